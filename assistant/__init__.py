@@ -1,0 +1,61 @@
+"""Policy QA: answers about Chinese enterprise-support policy, from the corpus only, with citations.
+
+    import assistant
+    engine = assistant.build_query_engine()
+    r = engine.query("温州对首次小升规企业奖励多少？")
+    print(r.response, r.metadata["answerable"], r.source_nodes[0].node.metadata["section"])
+"""
+
+import logging
+
+from assistant.settings import Settings, get_settings, prepare_offline_environment
+
+prepare_offline_environment()
+
+from assistant.answers import REFUSAL, Answer, Citation  # noqa: E402
+from assistant.catalog import DocumentInfo, open_catalog  # noqa: E402
+from assistant.engine import (  # noqa: E402
+    InvalidQuestionError,
+    PolicyChatEngine,
+    PolicyQueryEngine,
+    build_answerer,
+    build_chat_engine,
+    build_query_engine,
+)
+from assistant.indexing import IndexReport, update_index  # noqa: E402
+from assistant.retrieval import Filters, HybridRetriever, UnknownFilterError, build_retriever  # noqa: E402
+
+logging.getLogger(__name__).addHandler(logging.NullHandler())
+
+
+def ensure_index(settings: Settings | None = None) -> IndexReport:
+    """Bring the index up to date with the corpus (cheap when nothing changed)."""
+    return update_index(settings, progress=False)
+
+
+def list_documents(settings: Settings | None = None) -> list[DocumentInfo]:
+    """Documents of the current index (built first if missing), for filters and the UI."""
+    return open_catalog(settings).documents
+
+
+__all__ = [
+    "REFUSAL",
+    "Answer",
+    "Citation",
+    "DocumentInfo",
+    "Filters",
+    "HybridRetriever",
+    "InvalidQuestionError",
+    "PolicyChatEngine",
+    "PolicyQueryEngine",
+    "Settings",
+    "UnknownFilterError",
+    "build_answerer",
+    "build_chat_engine",
+    "build_query_engine",
+    "build_retriever",
+    "ensure_index",
+    "get_settings",
+    "list_documents",
+    "update_index",
+]

@@ -1,0 +1,197 @@
+"""``policy-qa``: index the corpus, list chunks, ask questions, start the UI."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+
+from assistant.settings import Settings, get_settings, prepare_offline_environment
+
+prepare_offline_environment()
+
+EXIT_USAGE = 2
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    overrides = {}
+    if getattr(args, "corpus", None):
+        overrides["corpus_dir"] = Path(args.corpus)
+    if getattr(args, "index_dir", None):
+        overrides["index_dir"] = Path(args.index_dir)
+    if getattr(args, "answerer", None):
+        overrides["answerer"] = args.answerer
+    base = get_settings()
+    return base.model_copy(update=overrides) if overrides else base
+
+
+def cmd_index(args: argparse.Namespace) -> int:
+    from assistant.indexing import update_index
+
+    settings = _settings(args)
+    if not settings.corpus_dir.is_dir():
+        print(f"错误：语料目录不存在：{settings.corpus_dir}", file=sys.stderr)
+        return EXIT_USAGE
+    report = update_index(settings, rebuild=args.rebuild, progress=not args.quiet)
+    for skipped in report.skipped:
+        print(f"跳过 {skipped.file}：{skipped.reason}", file=sys.stderr)
+    for warning in report.warnings:
+        print(f"警告 {warning}", file=sys.stderr)
+    state = "无变化" if report.unchanged else "已更新"
+    print(
+        f"索引{state}：{report.documents} 个文件，{report.chunks} 个片段，新嵌入 {report.embedded} 个，"
+        f"跳过 {len(report.skipped)} 个文件，用时 {report.seconds:.1f} 秒（{settings.index_dir}）"
+    )
+    if report.added or report.changed or report.removed:
+        print(f"新增 {report.added or '-'}；修改 {report.changed or '-'}；删除 {report.removed or '-'}")
+    return 0
+
+
+def cmd_chunks(args: argparse.Namespace) -> int:
+    from assistant.catalog import open_catalog
+
+    cat = open_catalog(_settings(args))
+    for nid in cat.node_ids:
+        node = cat.nodes[nid]
+        md = node.metadata
+        if args.doc and args.doc not in (md["doc_id"], md["file"], md["title"]):
+            continue
+        if args.jsonl:
+            print(json.dumps({"id": nid, "text": node.get_content(), "metadata": md}, ensure_ascii=False))
+        else:
+            print(f"[{nid}] {md['title']} › {md['section']} ({md['start']}-{md['end']})\n{node.get_content()}\n")
+    return 0
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    from assistant.engine import build_query_engine
+    from assistant.retrieval import Filters
+
+    settings = _settings(args)
+    filters = Filters(jurisdictions=args.jurisdiction or [], documents=args.document or [])
+    engine = build_query_engine(settings, filters=filters)
+    ans, _, _ = engine.answer(args.question)
+    if args.json:
+        out = {
+            "answer": ans.text,
+            "answerable": ans.answerable,
+            "answerer": ans.answerer,
+            "notice": ans.notice,
+            "citations": [
+                {k: c.to_dict()[k] for k in ("n", "title", "doc_number", "section", "file", "start", "end", "text")}
+                for c in ans.citations
+            ],
+            "timings": ans.timings,
+        }
+        print(json.dumps(out, ensure_ascii=False, indent=2))
+        return 0
+    print(ans.text)
+    if ans.notice:
+        print(f"\n提示：{ans.notice}")
+    if ans.citations:
+        print("\n来源：")
+        for c in ans.citations:
+            print(f"[{c.n}] {c.label()}" + (f"（{c.date}）" if c.date else ""))
+            if args.show_sources:
+                print(f"    {c.text}\n")
+    return 0
+
+
+def cmd_docs(args: argparse.Namespace) -> int:
+    from assistant.catalog import open_catalog
+
+    for d in open_catalog(_settings(args)).documents:
+        print(f"{d.doc_id}\t{d.jurisdiction}\t{d.doc_number or '-'}\t{d.date or '-'}\t{d.chunks}\t{d.title}")
+    return 0
+
+
+def cmd_export_cache(args: argparse.Namespace) -> int:
+    """Ship the vectors of the current corpus's chunks with the corpus, so fresh clones index fast."""
+    from assistant.catalog import open_catalog
+    from assistant.embedding import SHIPPED_CACHE_DIR, VectorCache, text_key
+    from assistant.indexing import embed_text
+
+    settings = _settings(args)
+    cat = open_catalog(settings)
+    keys = {text_key(embed_text(n)) for n in cat.nodes.values()}
+    path = settings.corpus_dir / SHIPPED_CACHE_DIR / f"{cat.embedder.embedder_id}.npz"
+    shipped = VectorCache(path, fallbacks=[cat.embedder.cache.path])
+    shipped.save(keep=keys)
+    print(f"已写入 {len(keys)} 个向量到 {path}")
+    return 0
+
+
+def cmd_ui(args: argparse.Namespace) -> int:
+    import ui
+
+    return ui.main(args.ui_args)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="policy-qa", description="政策问答：基于政策文件回答问题，并给出出处。")
+    p.add_argument("--index-dir", help="索引目录（默认 .policy_qa 或 POLICY_QA_INDEX_DIR）")
+    p.add_argument("-v", "--verbose", action="store_true")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    s = sub.add_parser("index", help="建立或更新索引")
+    s.add_argument("--corpus", help="语料目录（默认 corpus/ 或 POLICY_QA_CORPUS_DIR）")
+    s.add_argument("--rebuild", action="store_true", help="忽略已有索引，全部重建")
+    s.add_argument("--quiet", action="store_true")
+    s.set_defaults(func=cmd_index)
+
+    s = sub.add_parser("chunks", help="列出已索引的片段")
+    s.add_argument("--doc", help="只列出该文件（doc_id、文件名或标题）")
+    s.add_argument("--jsonl", action="store_true", help="每行一个 JSON 对象")
+    s.set_defaults(func=cmd_chunks)
+
+    s = sub.add_parser("ask", help="提问")
+    s.add_argument("question")
+    s.add_argument("--json", action="store_true")
+    s.add_argument("--jurisdiction", action="append", help="只检索该地区（可重复）")
+    s.add_argument("--document", action="append", help="只检索该文件（可重复）")
+    s.add_argument("--show-sources", action="store_true", help="显示引用的原文")
+    s.add_argument("--answerer", choices=["auto", "extractive", "llm"])
+    s.set_defaults(func=cmd_ask)
+
+    s = sub.add_parser("docs", help="列出已索引的文件")
+    s.set_defaults(func=cmd_docs)
+
+    s = sub.add_parser("export-cache", help="把当前语料的向量写入 corpus/.vector_cache（随项目发布）")
+    s.add_argument("--corpus")
+    s.set_defaults(func=cmd_export_cache)
+
+    s = sub.add_parser("ui", help="启动聊天界面（参数同 python ui.py）")
+    s.add_argument("ui_args", nargs=argparse.REMAINDER)
+    s.set_defaults(func=cmd_ui)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    settings = get_settings()
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else getattr(logging, settings.log_level.upper(), logging.WARNING),
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    from assistant.engine import InvalidQuestionError
+    from assistant.indexing import EmbedderMismatchError, IndexBusyError
+    from assistant.layout import IndexCorruptError, IndexMissingError
+    from assistant.retrieval import UnknownFilterError
+    from assistant.store import StoreUnavailableError
+
+    try:
+        return args.func(args)
+    except (InvalidQuestionError, UnknownFilterError) as exc:
+        print(f"错误：{exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except (IndexCorruptError, IndexMissingError, EmbedderMismatchError, IndexBusyError, StoreUnavailableError) as exc:
+        print(f"错误：{exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

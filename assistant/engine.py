@@ -1,0 +1,310 @@
+"""The LlamaIndex query and chat engines: validate the question, retrieve, answer, wrap as a Response."""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import unicodedata
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from llama_index.core.base.base_query_engine import BaseQueryEngine
+from llama_index.core.base.llms.types import ChatMessage, MessageRole
+from llama_index.core.base.response.schema import Response
+from llama_index.core.chat_engine.types import AgentChatResponse, BaseChatEngine, StreamingAgentChatResponse
+from llama_index.core.schema import QueryBundle
+
+from assistant.answering import Answerer, ExtractiveAnswerer, idf_from_bm25, refusal
+from assistant.answers import Answer
+from assistant.retrieval import Filters, HybridRetriever, Retrieval
+from assistant.settings import Settings, get_settings
+
+logger = logging.getLogger(__name__)
+
+
+class InvalidQuestionError(ValueError):
+    """The question cannot be asked as given; the message says why in words a user can act on."""
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\u200b-\u200f\u2028\u2029\ufeff]")
+
+
+def prepare_question(question: object, settings: Settings) -> tuple[str, str]:
+    """Clean user input: strip control characters, refuse empty input, truncate very long input."""
+    if not isinstance(question, str):
+        raise InvalidQuestionError("问题必须是文本。")
+    text = unicodedata.normalize("NFC", _CONTROL.sub(" ", question)).strip()
+    text = re.sub(r"\s+", " ", text)
+    if not text:
+        raise InvalidQuestionError("请输入问题。")
+    notice = ""
+    if len(text) > settings.max_question_chars:
+        text = text[: settings.max_question_chars]
+        notice = f"问题过长，已截取前 {settings.max_question_chars} 个字符。"
+    if not re.search(r"[\u3400-\u9fffA-Za-z0-9]", text):
+        raise InvalidQuestionError("没有识别到可以检索的文字，请用中文或英文描述您的问题。")
+    return text, notice
+
+
+def build_answerer(settings: Settings | None = None) -> Answerer:
+    """Offline extractive answerer, or the configured LLM with the extractive one as its fallback."""
+    settings = settings or get_settings()
+    extractive = ExtractiveAnswerer(max_passages=settings.answer_passages + 1)
+    if not settings.llm_enabled:
+        return extractive
+    from assistant.llm_answering import LLMAnswerer
+
+    return LLMAnswerer(settings, fallback=extractive)
+
+
+class PolicyQueryEngine(BaseQueryEngine):
+    """Question -> cited answer. ``response.source_nodes[n-1]`` is the passage of marker [n]."""
+
+    def __init__(
+        self,
+        retriever: HybridRetriever,
+        answerer: Answerer,
+        settings: Settings,
+        filters: Filters | None = None,
+    ) -> None:
+        super().__init__(callback_manager=None)
+        self.retriever = retriever
+        self.answerer = answerer
+        self.settings = settings
+        self.filters = filters or Filters()
+
+    # -- core ---------------------------------------------------------------------------------------
+
+    def _context(self, retrieval: Retrieval) -> dict[str, Any]:
+        cat = self.retriever.catalog
+        return {"plan": retrieval.plan, "idf": idf_from_bm25(cat.bm25, len(cat.node_ids))}
+
+    def retrieve_for(self, question: str, filters: Filters | None = None) -> Retrieval:
+        return self.retriever.retrieve_detailed(question, filters if filters is not None else self.filters)
+
+    def answer(self, question: str, filters: Filters | None = None) -> tuple[Answer, Retrieval, str]:
+        """The answer, the retrieval behind it, and the cleaned question."""
+        t0 = time.perf_counter()
+        text, notice = prepare_question(question, self.settings)
+        retrieval = self.retrieve_for(text, filters)
+        t1 = time.perf_counter()
+        passages = retrieval.nodes
+        if retrieval.plan.unknown_places and not retrieval.plan.places:
+            ans = refusal(f"所收录的政策文件不涉及{'、'.join(retrieval.plan.unknown_places)}。")
+        else:
+            ans = self.answerer.answer(text, passages, **self._context(retrieval))
+        t2 = time.perf_counter()
+        ans.notice = "；".join(x for x in (notice, ans.notice) if x)
+        ans.timings = {
+            **{k: round(v, 2) for k, v in retrieval.timings.items()},
+            "retrieval_ms": round((t1 - t0) * 1000, 2),
+            "answer_ms": round((t2 - t1) * 1000, 2),
+            "total_ms": round((t2 - t0) * 1000, 2),
+        }
+        return ans, retrieval, text
+
+    def stream_answer(self, question: str, filters: Filters | None = None) -> Iterator[str | Answer]:
+        """Text deltas as they are produced, then the final verified ``Answer`` (replace the deltas with it)."""
+        t0 = time.perf_counter()
+        text, notice = prepare_question(question, self.settings)
+        retrieval = self.retrieve_for(text, filters)
+        t1 = time.perf_counter()
+        if retrieval.plan.unknown_places and not retrieval.plan.places:
+            final = refusal(f"所收录的政策文件不涉及{'、'.join(retrieval.plan.unknown_places)}。")
+            yield final.text
+        else:
+            final = None
+            for item in self.answerer.stream(text, retrieval.nodes, **self._context(retrieval)):
+                if isinstance(item, Answer):
+                    final = item
+                else:
+                    yield item
+            final = final or refusal()
+        t2 = time.perf_counter()
+        final.notice = "；".join(x for x in (notice, final.notice) if x)
+        final.timings = {
+            "retrieval_ms": round((t1 - t0) * 1000, 2),
+            "answer_ms": round((t2 - t1) * 1000, 2),
+            "total_ms": round((t2 - t0) * 1000, 2),
+        }
+        yield final
+
+    @staticmethod
+    def to_response(ans: Answer, retrieval: Retrieval | None, question: str) -> Response:
+        return Response(
+            response=ans.text,
+            source_nodes=list(ans.passages),
+            metadata={
+                "answerable": ans.answerable,
+                "answer": ans,
+                "answerer": ans.answerer,
+                "notice": ans.notice,
+                "question": question,
+                "retrieved": list(retrieval.nodes) if retrieval else [],
+                "places": list(retrieval.plan.places) if retrieval else [],
+                "timings": ans.timings,
+                "citations": [c.to_dict() for c in ans.citations],
+            },
+        )
+
+    # -- LlamaIndex interface --------------------------------------------------------------------------
+
+    def _query(self, query_bundle: QueryBundle) -> Response:
+        ans, retrieval, text = self.answer(query_bundle.query_str)
+        return self.to_response(ans, retrieval, text)
+
+    async def _aquery(self, query_bundle: QueryBundle) -> Response:
+        return self._query(query_bundle)
+
+    def _get_prompt_modules(self) -> dict[str, Any]:
+        return {}
+
+
+# -- follow-ups ------------------------------------------------------------------------------------------
+
+_FOLLOWUP = re.compile(
+    r"^(那|那么|那末|还有|另外|此外|再|同样|它|他们|它们|其|这个|这些|该|上述|对于|关于|and\b|what about|how about)|呢[？?]?$",
+    re.IGNORECASE,
+)
+
+
+@dataclass
+class Turn:
+    message: str
+    standalone: str
+    places: list[str] = field(default_factory=list)
+    answer: str = ""
+
+
+class PolicyChatEngine(BaseChatEngine):
+    """Multi-turn: a follow-up is rewritten into a standalone question before it is answered."""
+
+    def __init__(self, engine: PolicyQueryEngine, condenser: Any | None = None) -> None:
+        self.engine = engine
+        self.condenser = condenser  # callable(history, message) -> standalone, e.g. the LLM's
+        self.turns: list[Turn] = []
+
+    def set_filters(self, filters: Filters | None) -> None:
+        self.engine.filters = filters or Filters()
+
+    def reset(self) -> None:
+        self.turns = []
+
+    @property
+    def chat_history(self) -> list[ChatMessage]:
+        out: list[ChatMessage] = []
+        for t in self.turns:
+            out.append(ChatMessage(role=MessageRole.USER, content=t.message))
+            out.append(ChatMessage(role=MessageRole.ASSISTANT, content=t.answer))
+        return out
+
+    def standalone(self, message: str) -> str:
+        """Offline: carry over the place and topic of the previous turn; LLM: its condense prompt."""
+        if not self.turns:
+            return message
+        if self.condenser is not None:
+            try:
+                return self.condenser([(t.message, t.answer) for t in self.turns], message) or message
+            except Exception as exc:  # the offline rewrite is a fine fallback
+                logger.warning("condense failed: %s", type(exc).__name__)
+        return rewrite_followup(self.turns[-1], message, self.engine)
+
+    def _answer(self, message: str) -> tuple[Answer, Retrieval, str, str]:
+        question = self.standalone(message)
+        ans, retrieval, text = self.engine.answer(question)
+        self.turns.append(Turn(message, text, list(retrieval.plan.places), ans.text))
+        return ans, retrieval, text, message
+
+    def chat(self, message: str, chat_history: list[ChatMessage] | None = None) -> AgentChatResponse:
+        ans, retrieval, text, _ = self._answer(message)
+        resp = PolicyQueryEngine.to_response(ans, retrieval, text)
+        return AgentChatResponse(response=ans.text, source_nodes=resp.source_nodes, metadata=resp.metadata)
+
+    def stream_answer(self, message: str) -> Iterator[str | Answer]:
+        question = self.standalone(message)
+        final: Answer | None = None
+        for item in self.engine.stream_answer(question):
+            if isinstance(item, Answer):
+                final = item
+            yield item
+        if final is not None:
+            self.turns.append(Turn(message, question, [], final.text))
+
+    def stream_chat(
+        self, message: str, chat_history: list[ChatMessage] | None = None
+    ) -> StreamingAgentChatResponse:
+        resp = self.chat(message, chat_history)
+        return StreamingAgentChatResponse(
+            response=resp.response, source_nodes=resp.source_nodes, is_dummy_stream=True, metadata=resp.metadata
+        )
+
+    async def achat(self, message: str, chat_history: list[ChatMessage] | None = None) -> AgentChatResponse:
+        return self.chat(message, chat_history)
+
+    async def astream_chat(
+        self, message: str, chat_history: list[ChatMessage] | None = None
+    ) -> StreamingAgentChatResponse:
+        return self.stream_chat(message, chat_history)
+
+
+def rewrite_followup(previous: Turn, message: str, engine: PolicyQueryEngine) -> str:
+    """'那乐清呢？' after '温州对首次小升规企业奖励多少？' -> '乐清对首次小升规企业奖励多少？'."""
+    from assistant.query import plan_query
+    from assistant.retrieval import gazetteer_for
+
+    cat = engine.retriever.catalog
+    docs = [(d.doc_id, d.title, d.doc_number) for d in cat.documents]
+    gz = gazetteer_for(cat)
+    plan = plan_query(message, gz, docs)
+    prev_plan = plan_query(previous.standalone, gz, docs)
+    core = re.sub(r"[\s？?。！!，,]+", "", _FOLLOWUP.sub("", message))
+    for p in plan.places:
+        for alias in sorted({p, *[a for pl in gz.places if pl.name == p for a in pl.aliases]}, key=len, reverse=True):
+            core = core.replace(alias, "")
+    is_followup = bool(_FOLLOWUP.search(message.strip())) or len(core) <= 4
+    if not is_followup:
+        return message
+    if plan.places and prev_plan.places:
+        text = previous.standalone
+        for old in prev_plan.places:
+            aliases = sorted({old, *[a for pl in gz.places if pl.name == old for a in pl.aliases]}, key=len, reverse=True)
+            for a in aliases:
+                if a in text:
+                    text = text.replace(a, "、".join(plan.places), 1)
+                    break
+        text = re.sub(r"(、[^、]+)\1+", r"\1", text)
+        return f"{text} {core}".strip() if core else text
+    if plan.places:
+        return f"{'、'.join(plan.places)} {previous.standalone}"
+    places = "、".join(prev_plan.places)
+    return f"{places} {message} （{previous.standalone}）".strip()
+
+
+def build_query_engine(
+    settings: Settings | None = None,
+    *,
+    filters: Filters | None = None,
+    answerer: Answerer | None = None,
+    similarity_top_k: int | None = None,
+) -> PolicyQueryEngine:
+    """The product's query engine; builds the index on first use when it is missing."""
+    settings = settings or get_settings()
+    retriever = HybridRetriever(settings, similarity_top_k=similarity_top_k or settings.top_k, filters=filters)
+    retriever.catalog  # noqa: B018 - open (or build) the index now, not inside the first question
+    return PolicyQueryEngine(retriever, answerer or build_answerer(settings), settings, filters)
+
+
+def build_chat_engine(
+    settings: Settings | None = None, *, filters: Filters | None = None, answerer: Answerer | None = None
+) -> PolicyChatEngine:
+    settings = settings or get_settings()
+    engine = build_query_engine(settings, filters=filters, answerer=answerer)
+    condenser = None
+    if settings.llm_enabled:
+        from assistant.llm import ChatClient, condense_question
+
+        client = ChatClient(settings)
+        condenser = lambda history, message: condense_question(client, history, message)  # noqa: E731
+    return PolicyChatEngine(engine, condenser)

@@ -1,0 +1,121 @@
+"""On-disk layout of an index directory, and the atomic pointer to the current build.
+
+    <index_dir>/CURRENT              id of the complete build readers use (replaced atomically)
+    <index_dir>/builds/<id>/         meta.json, chunks.jsonl, documents.jsonl, bm25/, chroma/
+    <index_dir>/vectors/<embedder>.npz   vector cache by text hash
+    <index_dir>/.build.lock          one writer at a time
+
+A build becomes visible only when CURRENT names it, after every file of it is written, so a
+failed or killed build leaves the previous index answering.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+FORMAT_VERSION = 2
+
+
+class IndexMissingError(RuntimeError):
+    """No complete index yet."""
+
+
+class IndexCorruptError(RuntimeError):
+    """The index directory cannot be read; the message names it and the fix."""
+
+
+class IndexOutdatedError(IndexCorruptError):
+    """Written by an older version: rebuilt automatically (vectors come from the cache)."""
+
+
+def corrupt(index_dir: Path, detail: str) -> IndexCorruptError:
+    return IndexCorruptError(
+        f"索引目录 {index_dir} 无法读取（{detail}）。请运行 `policy-qa index --rebuild` 重建索引。"
+    )
+
+
+@dataclass(frozen=True)
+class Layout:
+    index_dir: Path
+
+    @property
+    def builds(self) -> Path:
+        return self.index_dir / "builds"
+
+    @property
+    def pointer(self) -> Path:
+        return self.index_dir / "CURRENT"
+
+    @property
+    def lock(self) -> Path:
+        return self.index_dir / ".build.lock"
+
+    def build_dir(self, build_id: str) -> Path:
+        return self.builds / build_id
+
+    def new_build_id(self) -> str:
+        return time.strftime("%Y%m%d%H%M%S") + "-" + uuid.uuid4().hex[:6]
+
+    def current_id(self) -> str | None:
+        try:
+            value = self.pointer.read_text(encoding="utf-8").strip()
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise corrupt(self.index_dir, f"{type(exc).__name__}: {exc.strerror or exc}") from None
+        return value or None
+
+    def set_current(self, build_id: str) -> None:
+        tmp = self.pointer.with_name(f"CURRENT.{os.getpid()}.tmp")
+        tmp.write_text(build_id, encoding="utf-8")
+        with open(tmp, "rb") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp, self.pointer)
+
+    def read_meta(self, build_id: str) -> dict[str, Any]:
+        path = self.build_dir(build_id) / "meta.json"
+        try:
+            meta = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise corrupt(self.index_dir, f"构建 {build_id} 缺少 meta.json") from None
+        except (OSError, ValueError) as exc:
+            raise corrupt(self.index_dir, f"meta.json: {type(exc).__name__}") from None
+        if meta.get("format") != FORMAT_VERSION:
+            raise IndexOutdatedError(
+                f"索引目录 {self.index_dir} 的格式 {meta.get('format')} 与当前版本 {FORMAT_VERSION} 不符，"
+                "请运行 `policy-qa index --rebuild`。"
+            )
+        return meta
+
+    def current_meta(self) -> dict[str, Any] | None:
+        build_id = self.current_id()
+        return self.read_meta(build_id) if build_id else None
+
+    def collect_garbage(self, keep: set[str]) -> list[str]:
+        """Remove builds other than ``keep`` (current and previous: a reader may still use it)."""
+        removed = []
+        if not self.builds.exists():
+            return removed
+        for child in self.builds.iterdir():
+            if child.name not in keep:
+                shutil.rmtree(child, ignore_errors=True)
+                removed.append(child.name)
+        return removed
+
+
+def write_jsonl(path: Path, rows: list[dict[str, Any]]) -> None:
+    with open(path, "w", encoding="utf-8") as fh:
+        for row in rows:
+            fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+
+
+def read_jsonl(path: Path) -> list[dict[str, Any]]:
+    with open(path, encoding="utf-8") as fh:
+        return [json.loads(line) for line in fh if line.strip()]

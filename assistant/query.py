@@ -1,0 +1,222 @@
+"""Understanding a question before retrieval: normal form, glossary expansion, places, named documents, kind.
+
+Nothing here is keyed to particular questions: places come from the indexed documents'
+jurisdictions (and the cities their passages speak for), synonyms from ``data/glossary.toml``.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib import resources
+from itertools import product
+
+from assistant.text import search_form
+
+_ADMIN_SUFFIX = ("自治州", "自治县", "新区", "省", "市", "县", "区", "州", "盟", "旗")
+_DOC_NUMBER = re.compile(r"[\u4e00-\u9fff]{1,8}[〔\[［(（]\s*\d{4}\s*[〕\]］)）]\s*\d+\s*号")
+NATIONAL = "全国"
+
+
+@lru_cache(maxsize=1)
+def glossary() -> tuple[tuple[tuple[str, ...], ...], tuple[tuple[str, str], ...]]:
+    raw = resources.files("assistant").joinpath("data/glossary.toml").read_text(encoding="utf-8")
+    data = tomllib.loads(raw)
+    groups = tuple(tuple(g) for g in data.get("synonyms", []))
+    english = tuple(sorted(data.get("english", {}).items(), key=lambda kv: -len(kv[0])))
+    return groups, english
+
+
+def short_name(place: str) -> str:
+    """温州市 -> 温州, 乐清市 -> 乐清; keeps names that would become a single character."""
+    for suffix in _ADMIN_SUFFIX:
+        if place.endswith(suffix) and len(place) - len(suffix) >= 2:
+            return place[: -len(suffix)]
+    return place
+
+
+def _pinyin_aliases(name: str) -> set[str]:
+    try:
+        from pypinyin import Style, pinyin
+    except ImportError:  # English place names are a nicety
+        return set()
+    syllables = pinyin(name, style=Style.NORMAL, heteronym=True)
+    combos = product(*[s[:2] for s in syllables])
+    return {"".join(c) for c in list(combos)[:4]}
+
+
+@dataclass(frozen=True)
+class Place:
+    """A place a question can name: its canonical name and the jurisdiction paths it covers."""
+
+    name: str  # e.g. 温州市
+    aliases: tuple[str, ...]  # 温州市, 温州, wenzhou
+
+
+class Gazetteer:
+    """Places known from the corpus: jurisdiction path components and cities named in passages."""
+
+    def __init__(self, jurisdictions: list[str], cities: list[str]) -> None:
+        names: dict[str, None] = {}
+        self.parents: dict[str, list[str]] = {}
+        for path in jurisdictions:
+            parts = [p for p in path.split("/") if p and p != NATIONAL]
+            for i, part in enumerate(parts):
+                names.setdefault(part)
+                self.parents.setdefault(part, parts[:i])
+        for city in cities:
+            if city:
+                names.setdefault(city)
+                self.parents.setdefault(city, [])
+        self.places: list[Place] = []
+        for name in names:
+            aliases = {name, short_name(name)}
+            aliases |= _pinyin_aliases(short_name(name))
+            self.places.append(Place(name, tuple(sorted(aliases, key=len, reverse=True))))
+
+    def find(self, question: str) -> list[str]:
+        """Places named in the question, in order of appearance, longest alias winning."""
+        text = question
+        lower = question.lower()
+        hits: list[tuple[int, str]] = []
+        taken: list[tuple[int, int]] = []
+        candidates = sorted(
+            ((alias, p.name) for p in self.places for alias in p.aliases), key=lambda a: -len(a[0])
+        )
+        for alias, name in candidates:
+            if len(alias) < 2:
+                continue
+            latin = alias.isascii()
+            hay = lower if latin else text
+            for m in re.finditer(re.escape(alias), hay):
+                s, e = m.span()
+                if latin and ((s > 0 and hay[s - 1].isalpha()) or (e < len(hay) and hay[e].isalpha())):
+                    continue
+                if any(s < te and ts < e for ts, te in taken):
+                    continue
+                taken.append((s, e))
+                hits.append((s, name))
+        seen: dict[str, None] = {}
+        for _, name in sorted(hits):
+            seen.setdefault(name)
+        return list(seen)
+
+
+_GENERIC_PLACES = {
+    "全国", "中国", "国家", "全省", "全市", "本市", "我市", "我省", "本地", "当地", "国内", "境内", "境外", "海外",
+    "省内", "市内", "城市", "地区", "地方", "各地", "各市", "省份", "城镇", "农村", "乡镇", "县域", "县城", "市区",
+    "城区", "园区", "开发区", "东部", "西部", "中部", "南方", "北方", "沿海", "内地",
+}  # fmt: skip
+
+
+@lru_cache(maxsize=1)
+def _pos_tokenizer():  # noqa: ANN202 - jieba has no types
+    import jieba.posseg
+
+    from assistant.text import _jieba
+
+    return jieba.posseg.POSTokenizer(_jieba())
+
+
+def unknown_places(text: str, gazetteer: Gazetteer) -> list[str]:
+    """Place names (jieba 'ns') the corpus has no document or passage for: the answer is then 'not covered'."""
+    known = {a for p in gazetteer.places for a in p.aliases} | {p.name for p in gazetteer.places}
+    out = []
+    for w in _pos_tokenizer().cut(text):
+        word = w.word.strip()
+        if not w.flag.startswith("ns") or len(word) < 2 or word in _GENERIC_PLACES:
+            continue
+        if word in known or short_name(word) in known or any(k in word for k in known if len(k) >= 2):
+            continue
+        out.append(word)
+    return list(dict.fromkeys(out))
+
+
+@dataclass
+class QueryPlan:
+    raw: str
+    text: str  # search form of the question
+    bm25_text: str  # text + glossary expansions + English terms rendered in Chinese
+    places: list[str] = field(default_factory=list)
+    named_docs: list[str] = field(default_factory=list)  # doc_ids named by title or 文号
+    kinds: set[str] = field(default_factory=set)
+    english: bool = False
+    unknown_places: list[str] = field(default_factory=list)  # places named that the corpus does not cover
+    translations: list[str] = field(default_factory=list)  # Chinese glossary terms for an English question
+
+
+_KIND_PATTERNS = {
+    "number": r"多少|几|比例|金额|额度|上限|最高|最低|比率|费率|期限|多久|多长|何时|什么时候|哪一年|哪年|时间|日期|目标|"
+    r"how much|how many|what percentage|percent|rate|when|amount|how long|deadline|target|ratio|share",
+    "list": r"哪些|有什么|包括|都有|列举|几项|哪几|what are|which .*s\b|list",
+    "procedure": r"如何|怎么|怎样|流程|程序|步骤|办理|申请|申报|how (do|can|to)|process|procedure|apply",
+    "which_city": r"哪个城市|哪座城市|哪个地方|哪个市|哪些城市|哪些地方|which city|which cities|where",
+    "entity": r"哪个部门|哪个单位|什么部门|牵头|负责|哪家|什么平台|哪个平台|名称|叫什么|which department|who|what platform|name",
+    "comparison": r"分别|比较|对比|区别|差异|不同|相比|和.{1,6}(各|都)|compare|difference|versus|vs\.?|both",
+}
+
+
+def detect_kinds(text: str) -> set[str]:
+    lower = text.lower()
+    return {k for k, pat in _KIND_PATTERNS.items() if re.search(pat, lower)}
+
+
+def english_terms(lower: str) -> list[str]:
+    _, english = glossary()
+    out = []
+    for term, zh in english:
+        if re.search(rf"(?<![a-z]){re.escape(term)}(?![a-z])", lower):
+            out.append(zh)
+    return out
+
+
+def expand(text: str) -> list[str]:
+    groups, _ = glossary()
+    extra: list[str] = []
+    for group in groups:
+        if any(term in text for term in group):
+            extra.extend(t for t in group if t not in text)
+    return extra
+
+
+def plan_query(question: str, gazetteer: Gazetteer, documents: list[tuple[str, str, str]]) -> QueryPlan:
+    """``documents``: (doc_id, title, doc_number) of the index."""
+    text = search_form(question).strip()
+    lower = text.lower()
+    latin = sum(c.isascii() and c.isalpha() for c in text)
+    han = sum("\u4e00" <= c <= "\u9fff" for c in text)
+    english = latin > 2 * max(han, 1)
+    extras = expand(text)
+    translations = english_terms(lower) if english else []
+    extras += translations + [t for zh in translations for t in expand(zh)]
+    places = gazetteer.find(text)
+    named = _named_documents(text, documents)
+    plan = QueryPlan(
+        raw=question,
+        text=text,
+        bm25_text=" ".join([text, *extras]),
+        places=places,
+        named_docs=named,
+        kinds=detect_kinds(text),
+        english=english,
+        unknown_places=unknown_places(text, gazetteer),
+        translations=translations,
+    )
+    if len(places) >= 2:
+        plan.kinds.add("comparison")
+    return plan
+
+
+def _named_documents(text: str, documents: list[tuple[str, str, str]]) -> list[str]:
+    named: list[str] = []
+    numbers = {re.sub(r"\s+", "", m.group(0)) for m in _DOC_NUMBER.finditer(text)}
+    quoted = re.findall(r"《([^》]{4,})》", text)
+    for doc_id, title, doc_number in documents:
+        title_s = search_form(title)
+        if doc_number and any(search_form(doc_number) == search_form(n) for n in numbers):
+            named.append(doc_id)
+        elif title_s and (title_s in text or any(q in title_s or title_s in q for q in quoted)):
+            named.append(doc_id)
+    return named

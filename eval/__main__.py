@@ -1,0 +1,219 @@
+"""Command line of the evaluation harness: ``python -m eval run|bench|diff``.
+
+Exit codes: 0 success, 1 the quality gate failed, 2 bad input (question file, thresholds, options).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from assistant.settings import PROJECT_ROOT, prepare_offline_environment
+
+prepare_offline_environment()
+
+if TYPE_CHECKING:
+    from assistant.settings import Settings
+    from eval.dataset import Question
+    from eval.pipelines import PipelineResult
+    from eval.runner import Judge
+
+logger = logging.getLogger("eval")
+
+DEFAULT_QUESTIONS = PROJECT_ROOT / "eval" / "questions.jsonl"
+REPORTS_DIR = PROJECT_ROOT / "eval" / "reports"
+
+
+def _timestamp_dir(prefix: str = "") -> Path:
+    return REPORTS_DIR / f"{prefix}{datetime.now():%Y%m%d-%H%M%S}"
+
+
+def _parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="python -m eval", description="Evaluate Policy QA on a question set.")
+    sub = ap.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="score pipelines on a question set and write a report")
+    run.add_argument(
+        "--questions", type=Path, default=DEFAULT_QUESTIONS, help="JSONL in EVAL_FORMAT.md format"
+    )
+    run.add_argument("--corpus", type=Path, help="corpus folder (default: settings)")
+    run.add_argument("--index-dir", type=Path, help="product index folder (default: settings)")
+    run.add_argument("--compare", default="hybrid,vector,bm25", help="comma-separated pipelines")
+    run.add_argument(
+        "--answerer", choices=("extractive", "llm"), default="extractive", help="product answerer"
+    )
+    run.add_argument("--out", type=Path, help="report folder (default eval/reports/<timestamp>/)")
+    run.add_argument("--gate", action="store_true", help="exit 1 when hybrid misses eval/thresholds.toml")
+    run.add_argument(
+        "--thresholds", type=Path, help="thresholds file for --gate (default eval/thresholds.toml)"
+    )
+    run.add_argument("--limit", type=int, help="only the first N questions")
+    run.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+    bench = sub.add_parser("bench", help="speed and memory: product vs plain LlamaIndex baseline")
+    bench.add_argument("--corpus", type=Path, help="corpus folder (default: settings)")
+    bench.add_argument("--questions", type=Path, default=DEFAULT_QUESTIONS, help="questions timed warm")
+    bench.add_argument("--limit", type=int, help="only the first N questions")
+    bench.add_argument(
+        "--out", type=Path, help="folder for bench.json (default eval/reports/bench-<timestamp>/)"
+    )
+
+    side = sub.add_parser("bench-side", help=argparse.SUPPRESS)  # internal: one bench side per process
+    side.add_argument("side", choices=("product", "baseline"))
+    side.add_argument("--corpus", type=Path)
+    side.add_argument("--questions", type=Path, required=True)
+    side.add_argument("--limit", type=int)
+    side.add_argument("--json-out", type=Path, required=True)
+
+    diff = sub.add_parser("diff", help="questions whose answer, citations or scores changed between two runs")
+    diff.add_argument("run_a", type=Path)
+    diff.add_argument("run_b", type=Path)
+    return ap
+
+
+def _make_judge(settings: Settings) -> Judge | None:
+    """LLM faithfulness judge when an LLM is configured, else None (and the report says it skipped)."""
+    if not settings.llm_enabled or not settings.openai_api_key:
+        return None
+    try:
+        from assistant.llm import ChatClient
+        from assistant.llm_answering import judge_faithfulness
+    except ImportError as exc:
+        logger.warning("faithfulness judge unavailable (%s)", exc)
+        return None
+    client = ChatClient(settings)
+
+    def judge(q: Question, res: PipelineResult) -> float | None:
+        try:
+            return judge_faithfulness(client, q.question, res.answer_text, res.cited)
+        except Exception as exc:  # a judge failure costs one data point, not the run
+            logger.warning("faithfulness judge failed on %s: %s", q.id, exc)
+            return None
+
+    return judge
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from assistant.settings import Settings
+    from eval.dataset import QuestionSetError, load_questions
+    from eval.gate import DEFAULT_THRESHOLDS, ThresholdsError, check_gate, load_thresholds
+    from eval.report import faithfulness_line, metrics_table, write_run
+
+    names = [n.strip() for n in args.compare.split(",") if n.strip()]
+    try:
+        questions = load_questions(args.questions, limit=args.limit)
+        thresholds = load_thresholds(args.thresholds or DEFAULT_THRESHOLDS) if args.gate else {}
+    except (QuestionSetError, ThresholdsError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if args.gate and "hybrid" not in names:
+        print("error: --gate checks the hybrid pipeline; include it in --compare", file=sys.stderr)
+        return 2
+    overrides: dict[str, Any] = {"answerer": args.answerer}
+    if args.corpus:
+        overrides["corpus_dir"] = args.corpus
+    if args.index_dir:
+        overrides["index_dir"] = args.index_dir
+    settings = Settings(**overrides)
+
+    from eval.pipelines import build_pipelines
+    from eval.runner import run_pipelines
+
+    print(
+        f"preparing {', '.join(names)} (a cold index or baseline embeds the corpus: minutes)", file=sys.stderr
+    )
+    try:
+        pipelines = build_pipelines(names, settings)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    judge = _make_judge(settings) if args.answerer == "llm" else None
+    run = run_pipelines(questions, pipelines, judge=judge, progress=not args.no_progress)
+    out_dir = args.out or _timestamp_dir()
+    write_run(run, out_dir)
+
+    print(f"\n{run.metrics['questions']} questions from {args.questions}")
+    print(metrics_table(run.metrics["pipelines"]))
+    print(faithfulness_line(run.faithfulness))
+    errors = sum(1 for r in run.rows if r["error"])
+    if errors:
+        print(
+            f"warning: {errors} question/pipeline pair(s) raised; see 'error' in results.jsonl",
+            file=sys.stderr,
+        )
+    print(f"report: {out_dir}")
+    if not args.gate:
+        return 0
+    checks = check_gate(run.metrics["pipelines"]["hybrid"], thresholds)
+    print("\ngate (hybrid):")
+    for c in checks:
+        print("  " + c.describe())
+    failed = [c.metric for c in checks if not c.passed]
+    if failed:
+        print(f"gate FAILED: {', '.join(failed)}", file=sys.stderr)
+        return 1
+    print("gate passed")
+    return 0
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from eval.bench import bench, bench_table
+    from eval.dataset import QuestionSetError, load_questions
+
+    try:
+        load_questions(args.questions, limit=args.limit)  # fail fast, before minutes of indexing
+    except QuestionSetError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    out_dir = args.out or _timestamp_dir("bench-")
+    try:
+        result = bench(args.corpus, args.questions, out_dir, limit=args.limit)
+    except RuntimeError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(bench_table(result))
+    print(f"bench.json: {out_dir / 'bench.json'}")
+    return 0
+
+
+def cmd_bench_side(args: argparse.Namespace) -> int:
+    import json
+
+    from eval.bench import run_side
+    from eval.dataset import load_questions
+
+    result = run_side(args.side, args.corpus, load_questions(args.questions, limit=args.limit))
+    args.json_out.write_text(json.dumps(result), "utf-8")
+    return 0
+
+
+def cmd_diff(args: argparse.Namespace) -> int:
+    from eval.diff import diff_runs
+
+    try:
+        text, _ = diff_runs(args.run_a, args.run_b)
+    except (FileNotFoundError, ValueError, KeyError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(text)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    handler = logging.StreamHandler()
+    handler.setLevel(logging.WARNING)  # on the handler: bm25s sets DEBUG on its own logger at import
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=logging.WARNING, handlers=[handler])
+    handler = {"run": cmd_run, "bench": cmd_bench, "bench-side": cmd_bench_side, "diff": cmd_diff}[
+        args.command
+    ]
+    return handler(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

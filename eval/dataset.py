@@ -1,0 +1,129 @@
+"""Question sets in the EVAL_FORMAT.md JSONL format, read strictly enough to catch typos early.
+
+Any user-supplied set must load, so unknown fields are ignored; a malformed line fails with its line
+number, because a silently skipped question would change every rate without anyone noticing.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from assistant.text import match_normalize
+
+logger = logging.getLogger(__name__)
+
+
+class QuestionSetError(ValueError):
+    """A question file that does not follow EVAL_FORMAT.md; the message names file and line."""
+
+
+@dataclass(frozen=True)
+class Question:
+    id: str
+    question: str
+    answerable: bool
+    evidence: tuple[str, ...] = ()
+    answer_keywords: tuple[str, ...] = ()
+    type: str = "untyped"
+    doc: tuple[str, ...] = ()
+    answer: str = ""
+    history: tuple[str, ...] = ()  # previous user turns of a follow-up question (optional extra field)
+
+    @cached_property
+    def evidence_norm(self) -> list[str]:
+        """Normalised evidence; strings that normalise to nothing would match anything, so they are dropped."""
+        return [n for n in (match_normalize(e) for e in self.evidence) if n]
+
+    @cached_property
+    def keywords_norm(self) -> list[str]:
+        return [n for n in (match_normalize(k) for k in self.answer_keywords) if n]
+
+
+def _str_list(value: Any, name: str) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ValueError(f"'{name}' must be a list of strings")
+    return tuple(value)
+
+
+def parse_question(obj: Any) -> Question:
+    """One JSON object -> ``Question``; raises ``ValueError`` describing the first problem."""
+    if not isinstance(obj, dict):
+        raise ValueError("expected a JSON object")
+    for key in ("id", "question", "answerable"):
+        if key not in obj:
+            raise ValueError(f"missing required field '{key}'")
+    if not isinstance(obj["id"], str | int) or isinstance(obj["id"], bool):
+        raise ValueError("'id' must be a string")
+    if not isinstance(obj["question"], str) or not obj["question"].strip():
+        raise ValueError("'question' must be a non-empty string")
+    if not isinstance(obj["answerable"], bool):
+        raise ValueError("'answerable' must be true or false")
+    qtype = obj.get("type") or "untyped"
+    if not isinstance(qtype, str):
+        raise ValueError("'type' must be a string")
+    answer = obj.get("answer") or ""
+    if not isinstance(answer, str):
+        raise ValueError("'answer' must be a string")
+    return Question(
+        id=str(obj["id"]),
+        question=obj["question"],
+        answerable=obj["answerable"],
+        evidence=_str_list(obj.get("evidence"), "evidence"),
+        answer_keywords=_str_list(obj.get("answer_keywords"), "answer_keywords"),
+        type=qtype,
+        doc=_str_list(obj.get("doc"), "doc"),
+        answer=answer,
+        history=_str_list(obj.get("history"), "history"),
+    )
+
+
+def load_questions(path: Path, limit: int | None = None) -> list[Question]:
+    """Read a JSONL question set; blank lines are skipped, ids must be unique."""
+    path = Path(path)
+    if not path.is_file():
+        raise QuestionSetError(f"{path}: question file not found (pass --questions FILE)")
+    questions: list[Question] = []
+    seen: dict[str, int] = {}
+    with path.open(encoding="utf-8-sig") as fh:
+        for lineno, line in enumerate(fh, start=1):
+            if not line.strip():
+                continue
+            try:
+                q = parse_question(json.loads(line))
+            except json.JSONDecodeError as exc:
+                raise QuestionSetError(
+                    f"{path}:{lineno}: invalid JSON ({exc.msg} at column {exc.colno})"
+                ) from exc
+            except ValueError as exc:
+                raise QuestionSetError(f"{path}:{lineno}: {exc}") from exc
+            if q.id in seen:
+                raise QuestionSetError(f"{path}:{lineno}: duplicate id '{q.id}' (first on line {seen[q.id]})")
+            seen[q.id] = lineno
+            _warn_unscorable(q, path, lineno)
+            questions.append(q)
+    if not questions:
+        raise QuestionSetError(f"{path}: no questions")
+    return questions[:limit] if limit else questions
+
+
+def _warn_unscorable(q: Question, path: Path, lineno: int) -> None:
+    if q.answerable and not q.evidence_norm:
+        logger.warning(
+            "%s:%d: answerable question %s has no usable evidence; retrieval skips it", path, lineno, q.id
+        )
+    dropped = len(q.evidence) - len(q.evidence_norm) + len(q.answer_keywords) - len(q.keywords_norm)
+    if dropped:
+        logger.warning(
+            "%s:%d: %d evidence/keyword string(s) of %s have no CJK or digits and are ignored",
+            path,
+            lineno,
+            dropped,
+            q.id,
+        )

@@ -1,0 +1,69 @@
+"""Shared test set-up: offline environment before any library loads, and common fixtures."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from assistant.settings import PROJECT_ROOT, Settings, prepare_offline_environment
+
+prepare_offline_environment()
+
+SEEDS_DIR = PROJECT_ROOT.parent / "shared" / "seeds"
+CORPUS_DIR = PROJECT_ROOT / "corpus"
+
+
+@pytest.fixture
+def tmp_settings(tmp_path: Path) -> Settings:
+    """Settings with a private index dir and the offline answerer; the default corpus."""
+    return Settings(corpus_dir=CORPUS_DIR, index_dir=tmp_path / "index", answerer="extractive")
+
+
+@pytest.fixture(scope="session")
+def corpus_index(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """The default corpus indexed once per test session (vectors from the shipped cache when current)."""
+    from assistant.indexing import update_index
+
+    settings = Settings(
+        corpus_dir=CORPUS_DIR, index_dir=tmp_path_factory.mktemp("corpus-index"), answerer="extractive"
+    )
+    update_index(settings, progress=False)
+    return settings
+
+
+@pytest.fixture(scope="session")
+def engine(corpus_index: Settings):
+    import assistant
+
+    return assistant.build_query_engine(corpus_index)
+
+
+SMALL_DOCS = {
+    "alpha_city_measures.txt": (
+        "甲市促进中小企业发展若干措施\n\n一、支持企业做大做强\n"
+        "（一）奖励新升规企业。对首次升规的企业给予一次性奖励20万元。\n"
+        "（二）支持企业上市。对在境内主板上市的企业给予奖励300万元。\n"
+        "二、优化融资服务\n（一）降低担保费率。政府性融资担保机构担保费率不超过1%。\n"
+    ),
+    "beta_county_opinions.txt": (
+        "乙县关于支持民营经济发展的意见\n\n一、减轻企业负担\n"
+        "1.减免租金。对入驻孵化器的小微企业，前两年租金全免。\n"
+        "2.稳岗返还。对不裁员或少裁员的企业，返还上年度失业保险费的50%。\n"
+    ),
+}
+
+
+@pytest.fixture
+def small_corpus(tmp_path: Path) -> Path:
+    """Two tiny documents in a fresh folder (cheap to embed with the real model)."""
+    folder = tmp_path / "corpus"
+    folder.mkdir()
+    for name, text in SMALL_DOCS.items():
+        (folder / name).write_text(text, encoding="utf-8")
+    return folder
+
+
+@pytest.fixture
+def small_settings(tmp_path: Path, small_corpus: Path) -> Settings:
+    return Settings(corpus_dir=small_corpus, index_dir=tmp_path / "index", answerer="extractive")

@@ -1,0 +1,171 @@
+"""The chat UI in headless Chromium (Debian package, driven by Playwright), with the fake engine."""
+
+from __future__ import annotations
+
+import socket
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from ui_fakes import DOCUMENTS, EVIL_QUOTE, WZ_QUOTE, fake_factory, fake_filters  # noqa: F401
+
+from assistant.settings import Settings
+from assistant.ui_app import build_app, launch
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = Path(__file__).parent / "artifacts"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
+]
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.usefixtures("fake_filters"),
+    pytest.mark.skipif(
+        not CHROMIUM.exists(), reason="needs Debian chromium at /usr/bin/chromium: run .ci/system-deps.sh"
+    ),
+]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def app_url() -> Iterator[str]:
+    demo = build_app(Settings(answerer="extractive"), chat_engine_factory=fake_factory, documents=DOCUMENTS)
+    port = free_port()
+    launch(demo, "127.0.0.1", port, prevent_thread_lock=True)
+    try:
+        yield f"http://127.0.0.1:{port}/"
+    finally:
+        demo.close()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator:
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+def open_page(browser, url: str, outside: list[str], **context_args):
+    context = browser.new_context(locale="zh-CN", **context_args)
+    page = context.new_page()
+    page.on(
+        "request",
+        lambda r: outside.append(r.url) if not r.url.startswith((url, "data:", "blob:")) else None,
+    )
+    page.goto(url, wait_until="load")
+    page.wait_for_selector("#pqa-input textarea", timeout=20_000)
+    return page
+
+
+def ask(page, question: str, timeout: float = 20.0) -> str:
+    """Type a question, wait until the streamed answer stops changing; return its text."""
+    before = page.locator("#pqa-chat .pqa-answer").count()
+    box = page.locator("#pqa-input textarea")
+    box.fill(question)
+    box.press("Enter")
+    answer = page.locator("#pqa-chat .pqa-answer").nth(before)
+    answer.wait_for(timeout=timeout * 1000)
+    deadline = time.monotonic() + timeout
+    last, stable_since = None, time.monotonic()
+    while time.monotonic() < deadline:
+        text = answer.inner_text()
+        if text != last:
+            last, stable_since = text, time.monotonic()
+        elif answer.locator(".pqa-meta, .pqa-error").count() and time.monotonic() - stable_since > 0.8:
+            return text
+        time.sleep(0.1)
+    raise AssertionError(f"answer did not settle: {last!r}")
+
+
+def test_chat_citations_sources_and_safety(browser, app_url: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    outside: list[str] = []
+    page = open_page(browser, app_url, outside, viewport={"width": 1280, "height": 900})
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=app_url.rstrip("/"))
+    assert "政策问答" in page.inner_text("body") and "示例问题" in page.inner_text("body")
+
+    text = ask(page, "温州对首次小升规企业奖励多少？")
+    assert "[1]" in text and "[2]" in text and "离线摘录" in text and "秒" in text
+    cites = page.locator("#pqa-chat a.pqa-cite")
+    assert cites.count() == 2
+    sources = page.locator("#pqa-sources article.pqa-src")
+    assert sources.count() == 2
+    assert "温政发〔2023〕5号" in sources.first.inner_text()
+
+    cites.first.click()
+    target = page.locator("#pqa-src-1-1")
+    page.wait_for_function("document.getElementById('pqa-src-1-1').classList.contains('pqa-flash')")
+    assert target.locator("mark").inner_text() == WZ_QUOTE
+    assert page.url.rstrip("/") == app_url.rstrip("/")  # handled in page: no navigation, no new tab
+
+    page.locator("#pqa-chat button.pqa-copy").first.click()
+    copied = page.evaluate("navigator.clipboard.readText()")
+    assert copied.startswith("温州对首次升规企业一次性奖励10万元[1]") and "<" not in copied
+
+    text = ask(page, "给我看恶意段落")
+    evil = page.locator("#pqa-sources #pqa-src-2-1")
+    evil.wait_for()
+    shown = evil.inner_text()
+    assert (
+        "<script>window.__pwned=1</script>" in shown and "onerror" in shown and "${window.__pwned=1}" in shown
+    )
+    assert evil.locator("mark").inner_text() == EVIL_QUOTE
+    assert evil.locator("script, img, b").count() == 0
+    page.locator("#pqa-chat a.pqa-cite").last.click()
+    page.wait_for_timeout(500)
+    assert page.evaluate("typeof window.__pwned") == "undefined"
+
+    page.screenshot(path=str(ARTIFACTS / "ui.png"), full_page=True)
+
+    page.locator("#pqa-new").click()
+    page.wait_for_function("document.querySelectorAll('#pqa-chat .pqa-answer').length === 0")
+    assert "提问后" in page.locator("#pqa-sources").inner_text()
+    assert page.evaluate("typeof window.__pwned") == "undefined"
+    assert outside == [], f"the page fetched outside resources: {outside}"
+
+
+def test_phone_width_filters_and_unanswerable(browser, app_url: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    outside: list[str] = []
+    page = open_page(
+        browser,
+        app_url,
+        outside,
+        viewport={"width": 390, "height": 844},
+        device_scale_factor=2,
+        is_mobile=True,
+    )
+    page.get_by_text("筛选（用于下一个问题）").click()
+    place = page.get_by_label("地区")
+    place.click()
+    page.get_by_role("option", name="浙江省/温州市").click()
+    page.keyboard.press("Escape")
+
+    text = ask(page, "温州对首次小升规企业奖励多少？")
+    assert "筛选：温州市" in text and "[1]" in text and "[2]" not in text
+    assert page.locator("#pqa-sources article.pqa-src").count() == 1
+
+    text = ask(page, "火星上的企业有什么补贴？")
+    assert "未在文件中找到" in text
+
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 390 + 1, f"page scrolls sideways at phone width ({width}px)"
+    page.screenshot(path=str(ARTIFACTS / "ui-phone.png"), full_page=True)
+    assert outside == [], f"the page fetched outside resources: {outside}"

@@ -1,0 +1,101 @@
+"""Corpus loading: encodings, bad files, duplicates, manifest and manifest-less metadata."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from assistant.loading import detect_date, detect_doc_number, detect_title, load_corpus, read_manifest
+from assistant.settings import PROJECT_ROOT
+
+CORPUS = PROJECT_ROOT / "corpus"
+GOOD = "温州市促进民营经济发展若干措施\n\n一、支持民营企业扩大投资。对新增规上企业给予奖励。\n"
+
+
+def test_default_corpus_loads_with_manifest_metadata():
+    docs, skipped = load_corpus(CORPUS)
+    assert skipped == []
+    by_id = {d.doc_id: d for d in docs}
+    assert len(by_id) == 5
+    yq = by_id["yueqing_private_economy_measures"]
+    assert yq.doc_number == "乐政办发〔2023〕43号" and yq.date == "2023-11-23"
+    assert yq.jurisdiction == "浙江省/温州市/乐清市"
+    assert by_id["ndrc_private_enterprise_typical_practices"].jurisdiction == "全国"
+    assert by_id["shuozhou_private_economy_opinions"].doc_number == ""
+    assert all(d.title and len(d.content_hash) == 64 for d in docs)
+    manifest = read_manifest(CORPUS)
+    assert all(entry["source_seed"] for entry in manifest.values())
+
+
+def test_gbk_and_big5_files_decode(tmp_path: Path):
+    (tmp_path / "gbk.txt").write_bytes(GOOD.encode("gbk"))
+    (tmp_path / "big5.txt").write_bytes("溫州市促進民營經濟發展若干措施\n一、支持民營企業擴大投資。\n".encode("big5"))
+    (tmp_path / "bom.txt").write_bytes("\ufeff聊城市人民政府办公室\n关于促进民营经济高质量发展的意见\n".encode())
+    docs, skipped = load_corpus(tmp_path)
+    by_id = {d.doc_id: d for d in docs}
+    assert skipped == []
+    assert by_id["gbk"].raw_text == GOOD and by_id["gbk"].encoding == "gb18030"
+    assert by_id["big5"].raw_text.startswith("溫州市促進民營經濟") and by_id["big5"].encoding == "big5"
+    assert by_id["bom"].raw_text.startswith("聊城市") and by_id["bom"].title == "关于促进民营经济高质量发展的意见"
+
+
+def test_bad_files_are_skipped_with_reasons_and_the_rest_loads(tmp_path: Path, caplog):
+    (tmp_path / "a_good.txt").write_text(GOOD, encoding="utf-8")
+    (tmp_path / "b_copy.txt").write_text(GOOD, encoding="utf-8")
+    (tmp_path / "binary.txt").write_bytes(b"\x89PNG\r\n\x00\x00\x00IHDR" * 10)
+    (tmp_path / "empty.md").write_text("  \n\n\t", encoding="utf-8")
+    (tmp_path / "notes.csv").write_text("ignored", encoding="utf-8")
+    (tmp_path / ".hidden.txt").write_text(GOOD + "x", encoding="utf-8")
+    (tmp_path / "README.md").write_text("# corpus notes", encoding="utf-8")
+    with caplog.at_level(logging.WARNING, logger="assistant.loading"):
+        docs, skipped = load_corpus(tmp_path)
+    assert [d.file for d in docs] == ["a_good.txt"]
+    reasons = {s.file: s.reason for s in skipped}
+    assert set(reasons) == {"b_copy.txt", "binary.txt", "empty.md"}
+    assert "a_good.txt" in reasons["b_copy.txt"] and "duplicate" in reasons["b_copy.txt"]
+    assert "binary" in reasons["binary.txt"] and "empty" in reasons["empty.md"]
+    assert len([r for r in caplog.records if "skipped" in r.getMessage()]) == 3
+
+
+def test_unreadable_and_oversized_files_skipped(tmp_path: Path, monkeypatch):
+    import assistant.loading as loading
+
+    (tmp_path / "big.txt").write_text(GOOD * 50, encoding="utf-8")
+    (tmp_path / "ok.txt").write_text(GOOD, encoding="utf-8")
+    monkeypatch.setattr(loading, "MAX_TEXT_BYTES", 1000)
+    docs, skipped = load_corpus(tmp_path)
+    assert [d.file for d in docs] == ["ok.txt"]
+    assert "too large" in skipped[0].reason
+
+    def vanish(self):
+        raise FileNotFoundError(self)
+
+    monkeypatch.setattr(loading.Path, "read_bytes", vanish)
+    docs, skipped = load_corpus(tmp_path)
+    assert docs == [] and all("disappeared" in s.reason or "too large" in s.reason for s in skipped)
+
+
+def test_manifest_less_metadata_detection(tmp_path: Path):
+    raw = (CORPUS / "yueqing_private_economy_measures.txt").read_text(encoding="utf-8")
+    (tmp_path / "yq.txt").write_text(raw, encoding="utf-8")
+    (tmp_path / "lc.txt").write_text((CORPUS / "liaocheng_private_economy_opinions.txt").read_text("utf-8"), "utf-8")
+    docs, _ = load_corpus(tmp_path)
+    by_id = {d.doc_id: d for d in docs}
+    yq = by_id["yq"]
+    assert yq.title == "乐清市人民政府办公室关于印发《乐清市促进民营经济高质量发展若干举措》的通知"
+    assert yq.doc_number == "乐政办发〔2023〕43号"
+    assert yq.date == "2023-11-23"
+    assert yq.issuer == "乐清市人民政府办公室" and yq.jurisdiction == "乐清市"
+    lc = by_id["lc"]
+    assert lc.issuer == "聊城市人民政府办公室" and lc.jurisdiction == "聊城市"
+    assert lc.doc_number == "" and lc.date == ""
+
+
+def test_detectors_ignore_cited_numbers_and_crumbs():
+    wenzhou = (CORPUS / "wenzhou_sme_friendly_city_opinions.txt").read_text(encoding="utf-8")
+    assert detect_doc_number(wenzhou) == ""  # 溫政發〔2023〕6號 is cited inside a sentence
+    assert detect_date(wenzhou) == "2023-10-12"  # signature "2023年10月12"
+    assert detect_title("您现在的位置:首页\n各县（市、区）人民政府:\n# 标题\n正文第一行内容") == "标题"
+    assert detect_title("您现在的位置:首页\n各县（市、区）人民政府:\n通知\n正文第一行内容。") == "正文第一行内容。"
+    assert detect_doc_number("聊政办字〔2023〕12号\n正文") == "聊政办字〔2023〕12号"
+    assert detect_date("成文日期:\n  • 2023-11-23") == "2023-11-23"
