@@ -18,8 +18,8 @@ from llama_index.core.schema import NodeWithScore
 from assistant.answers import REFUSAL, Answer
 from assistant.citing import renumber, split_sentences, verify_numbers
 from assistant.numbers import extract_numbers
-from assistant.query import QueryPlan, english_terms, detect_kinds, expand, glossary, short_name
-from assistant.text import is_traditional, search_form, to_simplified, to_traditional, tokenize
+from assistant.query import QueryPlan, detect_kinds, english_terms, expand, glossary, short_name
+from assistant.text import is_traditional, search_form, sub_words, to_simplified, to_traditional, words
 
 
 class Answerer(Protocol):
@@ -39,10 +39,20 @@ _HEADING_PREFIX = re.compile(r"^\s*(?:[（(][一二三四五六七八九十\d]+[
 
 @dataclass
 class Concept:
-    """One idea of the question; any of its terms counts (a word and its glossary synonyms)."""
+    """One idea of the question: any full term counts fully (a word or its glossary synonyms),
+    a shorter word inside it counts half (所得税 inside 个人所得税)."""
 
     terms: set[str]
     weight: float
+    partial: set[str] = field(default_factory=set)
+    numeric: bool = False
+
+    def score(self, text: str) -> float:
+        if any(t in text for t in self.terms):
+            return 1.0
+        if any(t in text for t in self.partial):
+            return 0.5
+        return 0.0
 
 
 @dataclass
@@ -57,6 +67,96 @@ class Candidate:
     sentence_coverage: float = 0.0  # sentence (+ its section heading) alone
     passage_coverage: float = 0.0
     units: set[str] = field(default_factory=set)
+    quoted_ok: bool = True
+    focus_ok: bool = True
+
+
+# Words that carry the form of a question, not its topic.
+QUESTION_WORDS = frozenset(
+    "什么 多少 哪些 哪个 哪里 哪儿 哪家 哪一 如何 怎么 怎样 怎么办 怎么样 是否 有没有 能否 可否 请问 一下 具体 主要 "
+    "分别 各自 各 都 有 是 的 了 吗 呢 吧 要 想 想要 能 能够 可以 需要 应该 会 该 给 给予 拿 拿到 得到 获得 享受 "
+    "相关 有关 方面 情况 规定 政策 文件 措施 举措 意见 要求 内容 一般 目前 现在 今年 当前 我 我们 我的 你 您 他们 "
+    "城市 地方 地区 哪座 哪一个 几 几个 怎样才能 如何才能 还 又 再 也 就 才 最 更 比较 多 少 大 小 对 在 和 与 及 "
+    "不同 区别 差异 相同 一样 对比 相比 共同 异同 怎么比 力度 标准 分别是 这些 那些 这个 那个 其中 "
+    "采用 采取 通过 进行 实行 开展 做 做了 搞 推出 出台 有何 哪种 哪类 "
+    "the a an of to in on for and or is are was what which how many much does do did by with from at as that "
+    "this be can could should will would any there their its it they policy policies document documents".split()
+)  # fmt: skip
+
+# Number questions name the kind of figure they expect; an answer must state one of that kind.
+_UNIT_QUESTIONS: tuple[tuple[str, str], ...] = (
+    ("percent", r"比例|比重|百分|费率|利率|税率|占比|几成|增速|增长率|percentage|percent|rate\b|share"),
+    ("count", r"(多少|几)(家|个|项|名|人|户|批|所|类|种|条|座|次|支|位)|how many"),
+    ("duration", r"几天|多少天|多久|多长时间|几个工作日|多少个工作日|几个月|多少个月|几年|多少年|how long|how many days"),
+    ("year", r"哪一年|哪年|什么时候|何时|哪个月|什么时间|which year|what year|\bwhen\b"),
+    ("money", r"多少钱|多少万|多少元|多少亿|金额|额度|资金|规模有多大|多大规模|总规模|奖励|奖补|补助|补贴|资助|贷款|贴息|how much|amount|fund"),
+)
+_NUM = r"(?<![\d.])(?:\d+(?:\.\d+)?|[一二三四五六七八九十两百千]+)"
+_NUMBER_UNITS = (
+    ("percent", re.compile(r"\d\s*[%％]|百分之|\d+\s*成(?![本立果员])")),
+    ("money", re.compile(rf"{_NUM}\s*(?:万|亿)?\s*元|{_NUM}\s*(?:万|亿)(?![家人户个])")),
+    ("duration", re.compile(rf"{_NUM}\s*(?:个)?(?:工作日|天|日内|小时|分钟|个月|周)|(?<!\d)\d{{1,3}}\s*年(?!度)|[一二三两四五六七八九十]+年")),
+    ("year", re.compile(r"\d{4}\s*年|\d{4}[-./]\d")),
+    ("count", re.compile(rf"{_NUM}\s*(?:余|多)?(?:家|个(?!工作日|月)|项|名|人|户|批|所|类|种|条|座|次|支|位|倍)")),
+)
+
+
+def expected_unit(question: str) -> str | None:
+    lower = question.lower()
+    for unit, pattern in _UNIT_QUESTIONS:
+        if re.search(pattern, lower):
+            return unit
+    return None
+
+
+def number_units(sentence: str) -> set[str]:
+    """Kinds of figures a sentence states: money, percent, duration, year, count."""
+    sentence = to_simplified(sentence)
+    return {unit for unit, pattern in _NUMBER_UNITS if pattern.search(sentence)}
+
+
+def quoted_terms(question: str) -> list[str]:
+    """Names the user quotes (“科创飞地”, 「小升規」): an answer must be about exactly that name."""
+    found = re.findall(r"[“\"「『‘']([^”\"」』’']{2,20})[”\"」』’']", question)
+    return [search_form(t).lower() for t in found]
+
+
+_ASKING = frozenset("多少 几 哪些 什么 多大 多高 多长 多久 哪个 哪家 哪一 哪里 几个 几天 几年".split())
+_LINKING = frozenset("是 为 的 有 能 可 要 会 达到 达 控制 在 拿 给 给予 最高 最多 最低 具体 一般 大概 约 大约 分别 共 一共 总共 累计 需要 应 应该 能够 可以".split())
+
+
+_META_NOUNS = frozenset(
+    "目标 号码 规模 金额 标准 额度 数量 比例 水平 程度 时间 期限 上限 下限 数额 数字 幅度 情况 内容 方式 办法 条件 政策 程序 流程 "
+    "部门 单位 机构 产品 平台 名称 名字 优惠 计划 做法 举措 措施 支持 服务 系统 工具 渠道 途径 手段 城市 企业 成效 效果 作用".split()
+)
+
+
+def focus_word(question: str) -> str | None:
+    """The thing a question asks for: the noun just before 多少/哪些/什么 (起征点 in 起征点是多少).
+
+    Meta nouns (目标, 标准, 比例 …) are passed over for the noun they qualify.
+    """
+    from assistant.query import pos_tags
+
+    tagged = pos_tags(question)
+    for i, (w, _) in enumerate(tagged):
+        if w not in _ASKING:
+            continue
+        for cand, flag in tagged[i + 1 : i + 3]:  # 多少贷款, 哪些部门, 什么平台
+            if cand in _LINKING or cand in ("的", "个", "种", "项", "家"):
+                continue
+            if flag.startswith(("n", "vn")) and not flag.startswith("ns") and len(cand) >= 2:
+                if cand not in _META_NOUNS and cand not in QUESTION_WORDS:
+                    return cand
+            break
+        for j in range(i - 1, max(i - 6, -1), -1):
+            cand, flag = tagged[j]
+            if cand in _LINKING or cand in _META_NOUNS or cand in QUESTION_WORDS:
+                continue
+            if flag.startswith(("n", "vn")) and not flag.startswith("ns") and len(cand) >= 2:
+                return cand
+        return None
+    return None
 
 
 def default_weight(term: str) -> float:
@@ -73,7 +173,7 @@ class ExtractiveAnswerer:
         *,
         idf: Callable[[str], float] | None = None,
         max_passages: int = 6,
-        min_coverage: float = 0.5,
+        min_coverage: float = 0.55,
         factoid_chars: int = 120,
     ) -> None:
         self.idf = idf or default_weight
@@ -90,7 +190,8 @@ class ExtractiveAnswerer:
         unknown = plan.unknown_places
         if unknown and not plan.places:
             return refusal(f"所收录的政策文件不涉及{'、'.join(map(str, unknown))}。")
-        passages = passages[: self.max_passages] if "comparison" not in plan.kinds else passages
+        comparing = "comparison" in plan.kinds and len(plan.places) >= 2
+        passages = passages if comparing else passages[: self.max_passages]
         if not passages:
             return refusal()
         idf = context.get("idf")
@@ -98,12 +199,10 @@ class ExtractiveAnswerer:
         if not concepts:
             return refusal()
         cands = self._candidates(plan, passages, concepts)
+        cands = self._admissible(plan, cands)
         if not cands:
             return refusal()
-        best = max(cands, key=lambda c: c.score)
-        if best.coverage < self.min_coverage:
-            return refusal()
-        if "comparison" in plan.kinds and len(plan.places) >= 2:
+        if comparing:
             draft, quotes = self._per_place(plan, cands, concepts)
         else:
             draft, quotes = self._compose(plan, cands, concepts)
@@ -123,45 +222,75 @@ class ExtractiveAnswerer:
         yield from re.findall(r".{1,12}", ans.text, flags=re.S)
         yield ans
 
+    def _admissible(self, plan: QueryPlan, cands: list[Candidate]) -> list[Candidate]:
+        """Sentences that may answer: enough of the question covered, the quoted name present,
+        and for an amount/ratio/count/date question a figure of that kind stated."""
+        unit = expected_unit(plan.raw if not plan.english else plan.raw) if "number" in plan.kinds else None
+        out = []
+        for c in cands:
+            if c.coverage < self.min_coverage or not c.quoted_ok or not c.focus_ok:
+                continue
+            if "number" in plan.kinds and not c.has_number:
+                continue
+            if unit and unit not in c.units and not (unit == "money" and "percent" in c.units):
+                continue
+            out.append(c)
+        return out
+
     # -- scoring ----------------------------------------------------------------------------------
 
     def _concepts(self, plan: QueryPlan, idf: Callable[[str], float] | None = None) -> list[Concept]:
         idf = idf or self.idf
         groups, _ = glossary()
-        place_terms = {t for p in plan.places for t in (p, short_name(p))}
+        place_terms = {t.lower() for p in plan.places for t in (p, short_name(p))}
         if plan.english:
             source = " ".join([*plan.translations, *re.findall(r"\d+(?:\.\d+)?", plan.text)])
         else:
             source = plan.text
-        tokens = list(dict.fromkeys(tokenize(source)))
         concepts: list[Concept] = []
-        used: set[str] = set()
-        for tok in tokens:
-            if tok in used or tok in place_terms or short_name(tok) in place_terms:
+        seen: set[str] = set()
+        for word in words(source):
+            if word in seen or word in QUESTION_WORDS or word in place_terms or short_name(word) in place_terms:
                 continue
-            terms = {tok}
+            if not re.search(r"[\u4e00-\u9fff0-9a-z]", word):
+                continue
+            numeric = bool(re.fullmatch(r"[\d.]+|[\d.]+[%万亿元年月日天个家项]+", word))
+            if len(word) < 2 and not numeric:
+                continue
+            seen.add(word)
+            terms = {word}
             for group in groups:
-                if any(tok == g or (len(tok) >= 2 and tok in g) for g in group):
+                if word in group:
                     terms |= set(group)
-            used |= terms
-            concepts.append(Concept(terms=terms, weight=idf(tok)))
-        # subsumed tokens (jieba search mode yields 小升规 and 升规) should not double count
+            partial = {w for w in sub_words(word) if w not in QUESTION_WORDS} if len(word) >= 3 else set()
+            weight = idf(word) * (0.5 if numeric else 1.0)
+            concepts.append(Concept(terms=terms, weight=weight, partial=partial, numeric=numeric))
         return [c for c in concepts if c.weight > 0]
 
     def _coverage(self, text: str, concepts: list[Concept]) -> tuple[float, set[int]]:
         total = sum(c.weight for c in concepts)
-        hit = {i for i, c in enumerate(concepts) if any(t in text for t in c.terms)}
-        return (sum(concepts[i].weight for i in hit) / total if total else 0.0), hit
+        got = 0.0
+        hit: set[int] = set()
+        for i, c in enumerate(concepts):
+            s = c.score(text)
+            if s:
+                got += s * c.weight
+                hit.add(i)
+        return (got / total if total else 0.0), hit
 
     def _candidates(self, plan: QueryPlan, passages: list[NodeWithScore], concepts: list[Concept]) -> list[Candidate]:
         out: list[Candidate] = []
         wants_number = "number" in plan.kinds
+        quoted = quoted_terms(plan.raw)
+        focus = focus_word(plan.text.lower()) if wants_number and not plan.english else None
+        focus_concept = next((c for c in concepts if focus in c.terms), None) if focus else None
         for rank, nws in enumerate(passages, start=1):
             md = nws.node.metadata
             body = nws.node.get_content()
             ctx = search_form(f"{md.get('title', '')} {md.get('section', '')} {md.get('city', '')}").lower()
             body_s = search_form(body).lower()
             p_cov, _ = self._coverage(ctx + body_s, concepts)
+            quoted_ok = all(q in ctx + body_s for q in quoted)
             prior = 1.0 / (1.0 + 0.25 * (rank - 1))
             place = self._place_of(md, plan.places)
             for sent in split_sentences(body):
@@ -170,7 +299,8 @@ class ExtractiveAnswerer:
                 sent_s = search_form(sent).lower()
                 s_cov, hit = self._coverage(search_form(str(md.get("section", ""))).lower() + " " + sent_s, concepts)
                 own_cov, _ = self._coverage(sent_s, concepts)
-                has_num = bool(extract_numbers(_strip_heading(sent)))
+                bare = _strip_heading(sent)
+                has_num = bool(extract_numbers(bare))
                 score = 0.45 * s_cov + 0.2 * own_cov + 0.2 * p_cov + 0.15 * prior
                 if wants_number and has_num:
                     score += 0.12
@@ -183,12 +313,16 @@ class ExtractiveAnswerer:
                         passage_index=rank,
                         text=sent,
                         score=score,
-                        coverage=max(s_cov, 0.85 * p_cov),
+                        coverage=max(s_cov, 0.5 * (s_cov + p_cov)),
                         has_number=has_num,
                         place=place,
                         covered=hit,
                         sentence_coverage=s_cov,
                         passage_coverage=p_cov,
+                        units=number_units(bare) if has_num else set(),
+                        quoted_ok=quoted_ok,
+                        focus_ok=focus_concept is None
+                        or focus_concept.score(search_form(str(md.get("section", ""))).lower() + " " + sent_s) > 0,
                     )
                 )
         return out

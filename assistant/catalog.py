@@ -17,7 +17,14 @@ from llama_index.core.schema import TextNode
 
 from assistant import store
 from assistant.embedding import CachedEmbedding, build_embedder
-from assistant.layout import IndexCorruptError, IndexMissingError, IndexOutdatedError, Layout, corrupt, read_jsonl
+from assistant.layout import (
+    IndexCorruptError,
+    IndexMissingError,
+    IndexOutdatedError,
+    Layout,
+    corrupt,
+    read_jsonl,
+)
 from assistant.settings import Settings, get_settings
 
 logger = logging.getLogger(__name__)

@@ -21,7 +21,14 @@ from llama_index.core.schema import NodeRelationship, RelatedNodeInfo, TextNode
 
 from assistant import store
 from assistant.embedding import CachedEmbedding, build_embedder
-from assistant.layout import FORMAT_VERSION, IndexCorruptError, IndexOutdatedError, Layout, read_jsonl, write_jsonl
+from assistant.layout import (
+    FORMAT_VERSION,
+    IndexCorruptError,
+    IndexOutdatedError,
+    Layout,
+    read_jsonl,
+    write_jsonl,
+)
 from assistant.loading import SkippedFile, SourceDocument, load_corpus
 from assistant.settings import Settings, get_settings
 from assistant.text import search_form, tokenize
@@ -59,11 +66,12 @@ class IndexReport:
 
 def pipeline_version() -> str:
     """Hash of the code that turns files into chunks: changing it re-chunks every document."""
-    from assistant import chunking, cleaning, loading
+    from assistant import chunking, cleaning, loading, text
 
     h = hashlib.sha256(str(FORMAT_VERSION).encode())
-    for mod in (loading, cleaning, chunking):
+    for mod in (loading, cleaning, chunking, text):
         h.update(Path(mod.__file__).read_bytes())
+    h.update(Path(text.__file__).with_name("data").joinpath("policy_terms.txt").read_bytes())
     return h.hexdigest()[:16]
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import tomllib
+from collections.abc import Container
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
@@ -120,8 +121,16 @@ def _pos_tokenizer():  # noqa: ANN202 - jieba has no types
     return jieba.posseg.POSTokenizer(_jieba())
 
 
-def unknown_places(text: str, gazetteer: Gazetteer) -> list[str]:
-    """Place names (jieba 'ns') the corpus has no document or passage for: the answer is then 'not covered'."""
+def pos_tags(text: str) -> list[tuple[str, str]]:
+    """(word, jieba part-of-speech flag) pairs, with the policy dictionary."""
+    return [(w.word.strip(), w.flag) for w in _pos_tokenizer().cut(text, HMM=False) if w.word.strip()]
+
+
+def unknown_places(text: str, gazetteer: Gazetteer, vocabulary: Container[str] = ()) -> list[str]:
+    """Place names (jieba 'ns') the corpus never mentions: the answer is then 'not covered'.
+
+    A place the documents mention in passing (长三角, 上海) is not unknown: a passage may still answer.
+    """
     known = {a for p in gazetteer.places for a in p.aliases} | {p.name for p in gazetteer.places}
     out = []
     for w in _pos_tokenizer().cut(text):
@@ -129,6 +138,8 @@ def unknown_places(text: str, gazetteer: Gazetteer) -> list[str]:
         if not w.flag.startswith("ns") or len(word) < 2 or word in _GENERIC_PLACES:
             continue
         if word in known or short_name(word) in known or any(k in word for k in known if len(k) >= 2):
+            continue
+        if word in vocabulary or short_name(word) in vocabulary:
             continue
         out.append(word)
     return list(dict.fromkeys(out))
@@ -181,7 +192,12 @@ def expand(text: str) -> list[str]:
     return extra
 
 
-def plan_query(question: str, gazetteer: Gazetteer, documents: list[tuple[str, str, str]]) -> QueryPlan:
+def plan_query(
+    question: str,
+    gazetteer: Gazetteer,
+    documents: list[tuple[str, str, str]],
+    vocabulary: Container[str] = (),
+) -> QueryPlan:
     """``documents``: (doc_id, title, doc_number) of the index."""
     text = search_form(question).strip()
     lower = text.lower()
@@ -201,7 +217,7 @@ def plan_query(question: str, gazetteer: Gazetteer, documents: list[tuple[str, s
         named_docs=named,
         kinds=detect_kinds(text),
         english=english,
-        unknown_places=unknown_places(text, gazetteer),
+        unknown_places=unknown_places(text, gazetteer, vocabulary),
         translations=translations,
     )
     if len(places) >= 2:

@@ -149,7 +149,7 @@ class HybridRetriever(BaseRetriever):
         filters = filters if filters is not None else self.filters
         allowed = resolve_filters(filters, cat)
         docs = [(d.doc_id, d.title, d.doc_number) for d in cat.documents]
-        plan = plan_query(question, gazetteer_for(cat), docs)
+        plan = plan_query(question, gazetteer_for(cat), docs, cat.bm25.vocab_dict)
         t_plan = time.perf_counter()
 
         qvec = cat.embedder.get_query_embedding(plan.text) if self.use_dense else None
@@ -202,6 +202,8 @@ class HybridRetriever(BaseRetriever):
             else:
                 # national passages that speak for another city (an NDRC practice of 青岛) are not about this place
                 other_city = (cities != "") & ~np.isin(cities, [place, *ancestors])
+                if "which_city" in plan.kinds:  # the question asks which city: any city may answer
+                    other_city[:] = False
                 mask = own_mask | (np.isin(cat.doc_index, list(up | national)) & ~other_city)
             exact_docs = {d for d, parts in juris.items() if parts and parts[-1] == place}
             exact = np.isin(cat.doc_index, list(exact_docs)) | node_city

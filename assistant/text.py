@@ -123,3 +123,13 @@ def tokenize(text: str) -> list[str]:
             continue
         tokens.append(tok)
     return tokens
+
+
+def words(text: str) -> list[str]:
+    """Whole words (jieba accurate mode) of the search form, lower-cased: the concepts of a question."""
+    return [w.strip() for w in _jieba().cut(search_form(text).lower(), HMM=False) if w.strip()]
+
+
+def sub_words(word: str) -> list[str]:
+    """The shorter dictionary words inside a compound (个人所得税 -> 个人, 所得, 所得税)."""
+    return [w for w in _jieba().cut_for_search(word) if w != word and len(w) >= 2]

@@ -128,8 +128,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     )
     try:
         pipelines = build_pipelines(names, settings)
-    except ValueError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+    except Exception as exc:  # index busy/corrupt, unreadable corpus...: the product's message names the fix
+        print(f"error: cannot prepare the pipelines: {exc}", file=sys.stderr)
         return 2
     judge = _make_judge(settings) if args.answerer == "llm" else None
     run = run_pipelines(questions, pipelines, judge=judge, progress=not args.no_progress)

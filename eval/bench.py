@@ -11,6 +11,7 @@ That favours the baseline; the product must still beat it.
 from __future__ import annotations
 
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -119,6 +120,7 @@ def run_side(side: str, corpus_dir: Path | None, questions: Sequence[Question]) 
         settings = Settings(**kwargs)
         result = (product_side if side == "product" else baseline_side)(settings, questions)
     result["peak_rss_mb"] = _peak_rss_mb()
+    result["load_avg_1m"] = round(os.getloadavg()[0], 2)  # other work on the machine skews every figure
     return result
 
 
@@ -162,6 +164,9 @@ def bench_table(result: dict[str, Any]) -> str:
     lines.append(
         f"chunks: product {p.get('chunks')}, baseline {b.get('chunks')}; queries {p.get('queries')}; "
         f"product re-index reported unchanged: {p.get('reindex_unchanged')}"
+    )
+    lines.append(
+        f"machine load (1 min) at the end: product {p.get('load_avg_1m')}, baseline {b.get('load_avg_1m')}"
     )
     if p.get("engine_stage_p50_ms"):
         lines.append(
