@@ -32,6 +32,11 @@ class Answerer(Protocol):
     def stream(self, question: str, passages: list[NodeWithScore], **context: object) -> Iterator[str | Answer]: ...
 
 
+_DEPARTMENT_Q = re.compile(r"部门|单位|牵头|负责|谁|department|responsible|agency|who", re.I)
+_DEPARTMENT = re.compile(r"牵头|负责|责任单位|[市县区省]\S{1,10}(局|委|办|厅|中心)")
+_NAME_Q = re.compile(r"叫什么|名称|名字|什么平台|哪个平台|什么系统|什么产品|哪个产品|品牌|called|name", re.I)
+_NAMED = re.compile(r"“[^”]{2,12}”|（[^）]{2,10}）|《[^》]{2,30}》")
+_HEADING_ONLY = re.compile(r"^(?:[（(][一二三四五六七八九十\d]+[）)]|[一二三四五六七八九十]+、|\d+[.、．]|重点工作：|落实举措：)?[^，,。；]{2,28}[。；;]?$")
 _ENTITY_HINT = re.compile(r"局|委|办|中心|平台|银行|法院|协会|商会|联合会|部|厅|公司|基金|系统|APP|app|专窗|热线")
 _CLAUSE_SPLIT = re.compile(r"(?<=[，,：:；;])")
 _HEADING_PREFIX = re.compile(r"^\s*(?:[（(][一二三四五六七八九十\d]+[）)]|[一二三四五六七八九十]+、|\d+[.、．])")
@@ -46,10 +51,13 @@ class Concept:
     weight: float
     partial: set[str] = field(default_factory=set)
     numeric: bool = False
+    word: str = ""  # the question's own word (a synonym counts a little less)
 
     def score(self, text: str) -> float:
-        if any(t in text for t in self.terms):
+        if self.word and self.word in text:
             return 1.0
+        if any(t in text for t in self.terms):
+            return 0.85
         if any(t in text for t in self.partial):
             return 0.5
         return 0.0
@@ -69,6 +77,7 @@ class Candidate:
     units: set[str] = field(default_factory=set)
     quoted_ok: bool = True
     focus_ok: bool = True
+    city: str = ""  # the city a national passage speaks for (NDRC practices)
 
 
 # Words that carry the form of a question, not its topic.
@@ -199,7 +208,7 @@ class ExtractiveAnswerer:
         if not concepts:
             return refusal()
         cands = self._candidates(plan, passages, concepts)
-        cands = self._admissible(plan, cands)
+        cands = self._admissible(plan, cands, 0.8 * self.min_coverage if comparing else self.min_coverage)
         if not cands:
             return refusal()
         if comparing:
@@ -222,13 +231,13 @@ class ExtractiveAnswerer:
         yield from re.findall(r".{1,12}", ans.text, flags=re.S)
         yield ans
 
-    def _admissible(self, plan: QueryPlan, cands: list[Candidate]) -> list[Candidate]:
+    def _admissible(self, plan: QueryPlan, cands: list[Candidate], threshold: float) -> list[Candidate]:
         """Sentences that may answer: enough of the question covered, the quoted name present,
         and for an amount/ratio/count/date question a figure of that kind stated."""
         unit = expected_unit(plan.raw if not plan.english else plan.raw) if "number" in plan.kinds else None
         out = []
         for c in cands:
-            if c.coverage < self.min_coverage or not c.quoted_ok or not c.focus_ok:
+            if c.coverage < threshold or not c.quoted_ok or not c.focus_ok:
                 continue
             if "number" in plan.kinds and not c.has_number:
                 continue
@@ -264,7 +273,7 @@ class ExtractiveAnswerer:
                     terms |= set(group)
             partial = {w for w in sub_words(word) if w not in QUESTION_WORDS} if len(word) >= 3 else set()
             weight = idf(word) * (0.5 if numeric else 1.0)
-            concepts.append(Concept(terms=terms, weight=weight, partial=partial, numeric=numeric))
+            concepts.append(Concept(terms=terms, weight=weight, partial=partial, numeric=numeric, word=word))
         return [c for c in concepts if c.weight > 0]
 
     def _coverage(self, text: str, concepts: list[Concept]) -> tuple[float, set[int]]:
@@ -304,8 +313,15 @@ class ExtractiveAnswerer:
                 score = 0.45 * s_cov + 0.2 * own_cov + 0.2 * p_cov + 0.15 * prior
                 if wants_number and has_num:
                     score += 0.12
-                if "entity" in plan.kinds and _ENTITY_HINT.search(sent):
-                    score += 0.06
+                if "entity" in plan.kinds:
+                    if _ENTITY_HINT.search(sent):
+                        score += 0.06
+                    if _DEPARTMENT_Q.search(plan.raw) and _DEPARTMENT.search(sent):
+                        score += 0.12
+                    if _NAME_Q.search(plan.raw) and _NAMED.search(sent):
+                        score += 0.12
+                if _HEADING_ONLY.match(sent.strip()):
+                    score -= 0.15
                 if "which_city" in plan.kinds and md.get("city"):
                     score += 0.05
                 out.append(
@@ -321,6 +337,7 @@ class ExtractiveAnswerer:
                         passage_coverage=p_cov,
                         units=number_units(bare) if has_num else set(),
                         quoted_ok=quoted_ok,
+                        city=str(md.get("city", "")),
                         focus_ok=focus_concept is None
                         or focus_concept.score(search_form(str(md.get("section", ""))).lower() + " " + sent_s) > 0,
                     )
@@ -381,7 +398,7 @@ class ExtractiveAnswerer:
         quotes: dict[int, str] = {}
         for place in plan.places:
             mine = [c for c in cands if c.place == place]
-            good = [c for c in mine if c.coverage >= self.min_coverage * 0.8]
+            good = mine
             if not good:
                 lines.append(f"{place}：所收录的文件中未找到相关规定。")
                 continue
@@ -393,8 +410,12 @@ class ExtractiveAnswerer:
             return "", {}
         return "\n".join(lines), quotes
 
-    def _city_prefix(self, plan: QueryPlan, c: Candidate) -> str:
-        return ""
+    @staticmethod
+    def _city_prefix(plan: QueryPlan, c: Candidate) -> str:
+        """Name the city a practice belongs to when the sentence itself does not."""
+        if not c.city or short_name(c.city) in c.text:
+            return ""
+        return f"{c.city}："
 
     def _trim(self, sentence: str, concepts: list[Concept], limit: int) -> str:
         """Keep the run of clauses that covers the question best, within ``limit`` characters."""
