@@ -136,7 +136,8 @@ _LINKING = frozenset("是 为 的 有 能 可 要 会 达到 达 控制 在 拿 
 
 _META_NOUNS = frozenset(
     "目标 号码 规模 金额 标准 额度 数量 比例 水平 程度 时间 期限 上限 下限 数额 数字 幅度 情况 内容 方式 办法 条件 政策 程序 流程 "
-    "部门 单位 机构 产品 平台 名称 名字 优惠 计划 做法 举措 措施 支持 服务 系统 工具 渠道 途径 手段 城市 企业 成效 效果 作用".split()
+    "部门 单位 机构 产品 平台 名称 名字 优惠 计划 做法 举措 措施 支持 服务 系统 工具 渠道 途径 手段 城市 企业 成效 效果 作用 "
+    "工作 事项 问题 任务 要点 重点 环节 形式 模式 机制 制度 领域 行业 对象 范围 人员 哪些 国家 地方 地区".split()
 )
 
 
@@ -160,6 +161,8 @@ def focus_word(question: str) -> str | None:
             break
         for j in range(i - 1, max(i - 6, -1), -1):
             cand, flag = tagged[j]
+            if flag in ("x", "w") or not re.search(r"[\w]", cand):  # a clause ends: nothing to qualify
+                break
             if cand in _LINKING or cand in _META_NOUNS or cand in QUESTION_WORDS:
                 continue
             if flag.startswith(("n", "vn")) and not flag.startswith("ns") and len(cand) >= 2:
@@ -291,8 +294,10 @@ class ExtractiveAnswerer:
         out: list[Candidate] = []
         wants_number = "number" in plan.kinds
         quoted = quoted_terms(plan.raw)
-        focus = focus_word(plan.text.lower()) if wants_number and not plan.english else None
-        focus_concept = next((c for c in concepts if focus in c.terms), None) if focus else None
+        focus = focus_word(plan.text.lower()) if not plan.english else None
+        focus_concept = (
+            next((c for c in concepts if any(focus in t for t in c.terms | c.partial)), None) if focus else None
+        )
         for rank, nws in enumerate(passages, start=1):
             md = nws.node.metadata
             body = nws.node.get_content()
@@ -339,7 +344,7 @@ class ExtractiveAnswerer:
                         quoted_ok=quoted_ok,
                         city=str(md.get("city", "")),
                         focus_ok=focus_concept is None
-                        or focus_concept.score(search_form(str(md.get("section", ""))).lower() + " " + sent_s) > 0,
+                        or focus_concept.score(search_form(str(md.get("section", ""))).lower() + " " + sent_s) >= 0.85,
                     )
                 )
         return out

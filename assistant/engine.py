@@ -206,7 +206,9 @@ class PolicyChatEngine(BaseChatEngine):
             return message
         if self.condenser is not None:
             try:
-                return self.condenser([(t.message, t.answer) for t in self.turns], message) or message
+                rewritten = self.condenser([(t.message, t.answer) for t in self.turns], message)
+                if rewritten and rewritten.strip() != message.strip():
+                    return rewritten
             except Exception as exc:  # the offline rewrite is a fine fallback
                 logger.warning("condense failed: %s", type(exc).__name__)
         return rewrite_followup(self.turns[-1], message, self.engine)

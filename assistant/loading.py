@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
 
+from assistant.text import to_simplified
+
 logger = logging.getLogger(__name__)
 
 MANIFEST_NAME = "manifest.toml"
@@ -248,6 +250,31 @@ def detect_issuer(text: str) -> str:
     return (named or candidates or [""])[0]
 
 
+_GENERIC_NS = frozenset(
+    "全国 中国 国家 全省 全市 本市 我市 我省 城市 地区 各地 省内 市内 县域 城乡 农村 乡镇 园区 上市 超市 股市 楼市 集市 门市 "
+    "治安 城镇 入园 土地利用 国内 境内 海外".split()
+)
+
+
+def most_named_place(text: str, min_count: int = 3) -> str:
+    """The place a document names most often (jieba 'ns'), for documents that never state their issuer."""
+    import jieba.posseg
+
+    from assistant.text import _jieba
+
+    counts: dict[str, int] = {}
+    for w in jieba.posseg.POSTokenizer(_jieba()).cut(to_simplified(text[:20000])):
+        word = w.word.strip()
+        if w.flag == "ns" and len(word) >= 2 and word not in _GENERIC_NS:
+            key = re.sub(r"(?<=..)[省市县区]$", "", word)  # 朔州市 and 朔州 are one place
+            counts[key] = counts.get(key, 0) + 1
+    if not counts:
+        return ""
+    place, n = max(counts.items(), key=lambda kv: kv[1])
+    # a document about many places (a national list of city practices) has no single jurisdiction
+    return place if n >= min_count and n >= 0.4 * sum(counts.values()) else ""
+
+
 def guess_jurisdiction(*names: str) -> str:
     """"XX省/XX市/XX县" from the leading place names of the issuer or title; "" when none."""
     for name in names:
@@ -313,7 +340,9 @@ def load_document(path: Path, manifest_entry: dict | None = None, *, doc_id: str
         content_hash=hashlib.sha256(data).hexdigest(),
         title=title or path.stem,
         issuer=issuer,
-        jurisdiction=entry.get("jurisdiction") or guess_jurisdiction(issuer, title),
+        jurisdiction=to_simplified(
+            entry.get("jurisdiction") or guess_jurisdiction(issuer, title) or most_named_place(text)
+        ),
         doc_number=entry["doc_number"] if "doc_number" in entry else detect_doc_number(text),
         date=entry["date"] if "date" in entry else detect_date(text),
         encoding=encoding,

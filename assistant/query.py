@@ -14,11 +14,12 @@ from functools import lru_cache
 from importlib import resources
 from itertools import product
 
-from assistant.text import search_form
+from assistant.text import search_form, to_simplified
 
 _ADMIN_SUFFIX = ("自治州", "自治县", "新区", "省", "市", "县", "区", "州", "盟", "旗")
 _DOC_NUMBER = re.compile(r"[\u4e00-\u9fff]{1,8}[〔\[［(（]\s*\d{4}\s*[〕\]］)）]\s*\d+\s*号")
 NATIONAL = "全国"
+UNKNOWN = "未知"  # jurisdiction of a document that states none
 
 
 @lru_cache(maxsize=1)
@@ -62,8 +63,10 @@ class Gazetteer:
     def __init__(self, jurisdictions: list[str], cities: list[str]) -> None:
         names: dict[str, None] = {}
         self.parents: dict[str, list[str]] = {}
+        jurisdictions = [to_simplified(j) for j in jurisdictions]
+        cities = [to_simplified(c) for c in cities]
         for path in jurisdictions:
-            parts = [p for p in path.split("/") if p and p != NATIONAL]
+            parts = [p for p in path.split("/") if p and p not in (NATIONAL, UNKNOWN)]
             for i, part in enumerate(parts):
                 names.setdefault(part)
                 self.parents.setdefault(part, parts[:i])
@@ -126,6 +129,24 @@ def pos_tags(text: str) -> list[tuple[str, str]]:
     return [(w.word.strip(), w.flag) for w in _pos_tokenizer().cut(text, HMM=False) if w.word.strip()]
 
 
+_SYLLABLE = (
+    r"(?:zh|ch|sh|[bpmfdtnlgkhjqxrzcsyw])?"
+    r"(?:iang|iong|uang|ang|eng|ing|ong|ian|iao|uai|uan|ai|ei|ao|ou|an|en|in|un|ia|ie|iu|ua|uo|ui|ue|er|a|o|e|i|u|v)"
+)
+_PINYIN_WORD = re.compile(rf"(?:{_SYLLABLE}){{2,4}}")
+_NOT_PLACES = frozenset({"china", "chinese", "yuan", "renminbi", "zhuan", "jing", "xiao", "ju"})
+
+
+def english_place_names(text: str) -> list[str]:
+    """Capitalised pinyin words inside an English question (Shenzhen, Hangzhou): likely place names."""
+    out = []
+    for m in re.finditer(r"(?<![.?!]\s)(?<!^)\b([A-Z][a-z]{3,})\b", text):
+        word = m.group(1)
+        if word.lower() not in _NOT_PLACES and _PINYIN_WORD.fullmatch(word.lower()):
+            out.append(word)
+    return out
+
+
 def unknown_places(text: str, gazetteer: Gazetteer, vocabulary: Container[str] = ()) -> list[str]:
     """Place names (jieba 'ns') the corpus never mentions: the answer is then 'not covered'.
 
@@ -142,6 +163,9 @@ def unknown_places(text: str, gazetteer: Gazetteer, vocabulary: Container[str] =
         if word in vocabulary or short_name(word) in vocabulary:
             continue
         out.append(word)
+    for word in english_place_names(text):
+        if word.lower() not in known:
+            out.append(word)
     return list(dict.fromkeys(out))
 
 

@@ -19,9 +19,9 @@ from llama_index.core.vector_stores.types import (
 )
 
 from assistant.catalog import Catalog, open_catalog
-from assistant.query import NATIONAL, Gazetteer, QueryPlan, plan_query, short_name
+from assistant.query import NATIONAL, UNKNOWN, Gazetteer, QueryPlan, plan_query, short_name
 from assistant.settings import Settings, get_settings
-from assistant.text import tokenize
+from assistant.text import to_simplified, tokenize
 
 logger = logging.getLogger(__name__)
 
@@ -103,6 +103,19 @@ def gazetteer_for(catalog: Catalog) -> Gazetteer:
     return gz
 
 
+_place_indexes: dict[str, tuple[dict[str, list[str]], np.ndarray]] = {}
+
+
+def place_index(catalog: Catalog) -> tuple[dict[str, list[str]], np.ndarray]:
+    """Per build: each document's jurisdiction path and each chunk's city, in Simplified form."""
+    found = _place_indexes.get(catalog.build_id)
+    if found is None:
+        juris = {d.doc_id: [p for p in to_simplified(d.jurisdiction).split("/") if p] for d in catalog.documents}
+        cities = np.array([to_simplified(str(catalog.nodes[i].metadata.get("city", ""))) for i in catalog.node_ids])
+        found = _place_indexes[catalog.build_id] = (juris, cities)
+    return found
+
+
 class HybridRetriever(BaseRetriever):
     """Best-first passages for a question; a LlamaIndex retriever that also reports its signals."""
 
@@ -113,7 +126,7 @@ class HybridRetriever(BaseRetriever):
         similarity_top_k: int | None = None,
         filters: Filters | None = None,
         dense_weight: float = 1.0,
-        sparse_weight: float = 1.0,
+        sparse_weight: float = 1.5,
         rrf_k: float = 20.0,
         catalog: Catalog | None = None,
         use_dense: bool = True,
@@ -185,8 +198,7 @@ class HybridRetriever(BaseRetriever):
         """(mask, exact) per place named: one scope for none/one place, one per place to compare."""
         if not plan.places:
             return [(base, np.zeros_like(base))]
-        juris = {d.doc_id: [p for p in d.jurisdiction.split("/") if p] for d in cat.documents}
-        cities = np.array([str(cat.nodes[i].metadata.get("city", "")) for i in cat.node_ids])
+        juris, cities = place_index(cat)
         gz = gazetteer_for(cat)
         comparing = len(plan.places) >= 2
         scopes = []
@@ -194,7 +206,8 @@ class HybridRetriever(BaseRetriever):
             own = {d for d, parts in juris.items() if place in parts}
             ancestors = set(gz.parents.get(place, []))
             up = {d for d, parts in juris.items() if parts and parts[-1] in ancestors}
-            national = {d for d, parts in juris.items() if not parts or parts == [NATIONAL]}
+            # national documents, and those whose place is unknown, may apply anywhere
+            national = {d for d, parts in juris.items() if not parts or parts in ([NATIONAL], [UNKNOWN])}
             node_city = cities == place
             own_mask = np.isin(cat.doc_index, list(own)) | node_city
             if comparing:
