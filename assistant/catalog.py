@@ -98,6 +98,7 @@ class Catalog:
                     f"{self.meta['collection']}（{type(exc).__name__}）。请运行 `policy-qa index --rebuild`。"
                 ) from None
             raise corrupt(self.settings.index_dir, f"Chroma: {type(exc).__name__}") from None
+        self.collection = collection  # raw Chroma collection: ids + distances without node rebuilding
         return ChromaVectorStore(chroma_collection=collection)
 
     def cleaned_text(self, doc_id: str) -> str:

@@ -154,7 +154,7 @@ def unknown_places(text: str, gazetteer: Gazetteer, vocabulary: Container[str] =
     """
     known = {a for p in gazetteer.places for a in p.aliases} | {p.name for p in gazetteer.places}
     out = []
-    for w in _pos_tokenizer().cut(text):
+    for w in _pos_tokenizer().cut(text, HMM=False):
         word = w.word.strip()
         if not w.flag.startswith("ns") or len(word) < 2 or word in _GENERIC_PLACES:
             continue

@@ -11,12 +11,6 @@ from typing import Any
 import numpy as np
 from llama_index.core.base.base_retriever import BaseRetriever
 from llama_index.core.schema import NodeWithScore, QueryBundle
-from llama_index.core.vector_stores.types import (
-    FilterOperator,
-    MetadataFilter,
-    MetadataFilters,
-    VectorStoreQuery,
-)
 
 from assistant.catalog import Catalog, open_catalog
 from assistant.query import NATIONAL, UNKNOWN, Gazetteer, QueryPlan, plan_query, short_name
@@ -235,16 +229,18 @@ class HybridRetriever(BaseRetriever):
         n = int(mask.sum())
         if n == 0:
             return {}
-        filters = None
+        where = None
         if n < len(mask):
-            doc_ids = sorted(set(cat.doc_index[mask].tolist()))
-            filters = MetadataFilters(filters=[MetadataFilter(key="doc_id", value=doc_ids, operator=FilterOperator.IN)])
+            where = {"doc_id": {"$in": sorted(set(cat.doc_index[mask].tolist()))}}
         k = min(max(self.top_k * 5, 50), n)
-        result = cat.vector_store.query(VectorStoreQuery(query_embedding=qvec, similarity_top_k=k, filters=filters))
+        # ids and distances only: rebuilding 50 nodes from Chroma's JSON costs more than the search
+        result = cat.collection.query(
+            query_embeddings=[qvec], n_results=k, where=where, include=["distances"]
+        )
         out = {}
-        for node_id, sim in zip(result.ids or [], result.similarities or [], strict=False):
+        for node_id, dist in zip(result["ids"][0], result["distances"][0], strict=False):
             if node_id in cat.nodes:
-                out[node_id] = 1.0 + float(np.log(max(sim, 1e-12)))  # exp(-cosine distance) -> cosine
+                out[node_id] = 1.0 - float(dist)  # cosine space: distance = 1 - cosine
         return out
 
     def _fuse(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from openai_server import FakeOpenAIServer, Reply
+from pydantic import SecretStr
 
 import assistant
 from assistant.settings import Settings
@@ -16,7 +17,7 @@ def llm_settings(base: Settings, server: FakeOpenAIServer) -> Settings:
     return base.model_copy(
         update={
             "answerer": "llm",
-            "openai_api_key": "sk-test-SECRET-777",
+            "openai_api_key": SecretStr("sk-test-SECRET-777"),
             "openai_base_url": server.base_url,
             "llm_model": "qwen-plus",
             "llm_timeout": 2.0,
