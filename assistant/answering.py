@@ -201,7 +201,7 @@ class ExtractiveAnswerer:
             plan = _fallback_plan(question)
         unknown = plan.unknown_places
         if unknown and not plan.places:
-            return refusal(f"所收录的政策文件不涉及{'、'.join(map(str, unknown))}。")
+            return refusal(f"文件不涉及{'、'.join(map(str, unknown))}")
         comparing = "comparison" in plan.kinds and len(plan.places) >= 2
         passages = passages if comparing else passages[: self.max_passages]
         if not passages:
@@ -479,7 +479,7 @@ def _fallback_plan(question: str) -> QueryPlan:
 
 
 def refusal(reason: str = "") -> Answer:
-    text = REFUSAL if not reason else f"{REFUSAL}{reason}"
+    text = REFUSAL if not reason else f"{REFUSAL.rstrip('。')}（{reason}）。"
     return Answer(text=text, answerable=False, answerer=ExtractiveAnswerer.name)
 
 

@@ -92,7 +92,7 @@ class PolicyQueryEngine(BaseQueryEngine):
         t1 = time.perf_counter()
         passages = retrieval.nodes
         if retrieval.plan.unknown_places and not retrieval.plan.places:
-            ans = refusal(f"所收录的政策文件不涉及{'、'.join(retrieval.plan.unknown_places)}。")
+            ans = refusal(f"文件不涉及{'、'.join(retrieval.plan.unknown_places)}")
         else:
             ans = self.answerer.answer(text, passages, **self._context(retrieval))
         t2 = time.perf_counter()
@@ -112,7 +112,7 @@ class PolicyQueryEngine(BaseQueryEngine):
         retrieval = self.retrieve_for(text, filters)
         t1 = time.perf_counter()
         if retrieval.plan.unknown_places and not retrieval.plan.places:
-            final = refusal(f"所收录的政策文件不涉及{'、'.join(retrieval.plan.unknown_places)}。")
+            final = refusal(f"文件不涉及{'、'.join(retrieval.plan.unknown_places)}")
             yield final.text
         else:
             final = None
@@ -259,29 +259,30 @@ def rewrite_followup(previous: Turn, message: str, engine: PolicyQueryEngine) ->
     cat = engine.retriever.catalog
     docs = [(d.doc_id, d.title, d.doc_number) for d in cat.documents]
     gz = gazetteer_for(cat)
-    plan = plan_query(message, gz, docs)
-    prev_plan = plan_query(previous.standalone, gz, docs)
+    plan = plan_query(message, gz, docs, cat.bm25.vocab_dict)
+    prev_plan = plan_query(previous.standalone, gz, docs, cat.bm25.vocab_dict)
+    places = plan.places or plan.unknown_places  # "那杭州呢？" asks the same of a place we may not cover
     core = re.sub(r"[\s？?。！!，,]+", "", _FOLLOWUP.sub("", message))
-    for p in plan.places:
+    for p in places:
         for alias in sorted({p, *[a for pl in gz.places if pl.name == p for a in pl.aliases]}, key=len, reverse=True):
             core = core.replace(alias, "")
     is_followup = bool(_FOLLOWUP.search(message.strip())) or len(core) <= 4
     if not is_followup:
         return message
-    if plan.places and prev_plan.places:
+    prev_places = prev_plan.places or prev_plan.unknown_places
+    if places and prev_places:
         text = previous.standalone
-        for old in prev_plan.places:
+        for old in prev_places:
             aliases = sorted({old, *[a for pl in gz.places if pl.name == old for a in pl.aliases]}, key=len, reverse=True)
             for a in aliases:
                 if a in text:
-                    text = text.replace(a, "、".join(plan.places), 1)
+                    text = text.replace(a, "、".join(places), 1)
                     break
         text = re.sub(r"(、[^、]+)\1+", r"\1", text)
         return f"{text} {core}".strip() if core else text
-    if plan.places:
-        return f"{'、'.join(plan.places)} {previous.standalone}"
-    places = "、".join(prev_plan.places)
-    return f"{places} {message} （{previous.standalone}）".strip()
+    if places:
+        return f"{'、'.join(places)} {previous.standalone}"
+    return f"{'、'.join(prev_places)} {message} （{previous.standalone}）".strip()
 
 
 def build_query_engine(
