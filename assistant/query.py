@@ -40,10 +40,7 @@ def short_name(place: str) -> str:
 
 
 def _pinyin_aliases(name: str) -> set[str]:
-    try:
-        from pypinyin import Style, pinyin
-    except ImportError:  # English place names are a nicety
-        return set()
+    from pypinyin import Style, pinyin
     syllables = pinyin(name, style=Style.NORMAL, heteronym=True)
     combos = product(*[s[:2] for s in syllables])
     return {"".join(c) for c in list(combos)[:4]}
