@@ -208,7 +208,7 @@ class ExtractiveAnswerer:
             return refusal()
         idf = context.get("idf")
         concepts = self._concepts(plan, idf if callable(idf) else None)
-        if not concepts:
+        if not any(not c.numeric for c in concepts):  # nothing but numbers (or nothing) to look for
             return refusal()
         cands = self._candidates(plan, passages, concepts)
         cands = self._admissible(plan, cands, 0.8 * self.min_coverage if comparing else self.min_coverage)

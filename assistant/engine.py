@@ -43,8 +43,13 @@ def prepare_question(question: object, settings: Settings) -> tuple[str, str]:
     if len(text) > settings.max_question_chars:
         text = text[: settings.max_question_chars]
         notice = f"问题过长，已截取前 {settings.max_question_chars} 个字符。"
-    if not re.search(r"[\u3400-\u9fffA-Za-z0-9]", text):
+    searchable = re.sub(r"<[^>]{0,200}>", " ", text)  # markup carries no question
+    if not re.search(r"[\u3400-\u9fff]|[A-Za-z]{2,}", searchable):
         raise InvalidQuestionError("没有识别到可以检索的文字，请用中文或英文描述您的问题。")
+    han_latin = len(re.findall(r"[\u3400-\u9fffA-Za-z]", searchable))
+    other = sum(1 for ch in searchable if ch.isalpha() and not re.match(r"[\u3400-\u9fffA-Za-z]", ch))
+    if other > han_latin:
+        raise InvalidQuestionError("目前只支持中文（简体或繁体）和英文提问。Please ask in Chinese or English.")
     return text, notice
 
 
@@ -214,6 +219,7 @@ class PolicyChatEngine(BaseChatEngine):
         return rewrite_followup(self.turns[-1], message, self.engine)
 
     def _answer(self, message: str) -> tuple[Answer, Retrieval, str, str]:
+        message, _ = prepare_question(message, self.engine.settings)  # reject garbage before any rewrite
         question = self.standalone(message)
         ans, retrieval, text = self.engine.answer(question)
         self.turns.append(Turn(message, text, list(retrieval.plan.places), ans.text))
@@ -225,6 +231,7 @@ class PolicyChatEngine(BaseChatEngine):
         return AgentChatResponse(response=ans.text, source_nodes=resp.source_nodes, metadata=resp.metadata)
 
     def stream_answer(self, message: str) -> Iterator[str | Answer]:
+        message, _ = prepare_question(message, self.engine.settings)
         question = self.standalone(message)
         final: Answer | None = None
         for item in self.engine.stream_answer(question):
