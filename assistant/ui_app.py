@@ -22,6 +22,8 @@ prepare_offline_environment()  # before gradio loads: analytics off, no outside 
 import gradio as gr  # noqa: E402
 
 from assistant.answers import Answer  # noqa: E402
+from assistant.engine import InvalidQuestionError  # noqa: E402
+from assistant.retrieval import UnknownFilterError  # noqa: E402
 from assistant.ui_render import (  # noqa: E402
     CSS,
     EMPTY_SOURCES,
@@ -133,6 +135,10 @@ class ChatSession:
                     yield turn
             if turn.answer is None:
                 turn.error = "回答没有完成，请重试。"
+        except (InvalidQuestionError, UnknownFilterError) as exc:  # the user's to fix: say so plainly
+            log.info("question rejected: %s", exc)
+            turn.error = str(exc)
+            turn.user_error = True
         except Exception as exc:
             log.exception("answering failed")
             turn.error = str(exc) or type(exc).__name__
@@ -211,7 +217,7 @@ def build_app(
         label = filters_line(places, [titles.get(d, d) for d in picked])
         for turn in session.ask(message, places, picked, label):
             if turn.error:
-                raise gr.Error(f"出错了：{turn.error}")
+                raise gr.Error(turn.error if turn.user_error else f"出错了：{turn.error}")
             yield turn.text, render_sources(session.turns), session
 
     def new_chat(state: Any):

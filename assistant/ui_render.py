@@ -98,6 +98,7 @@ class Turn:
     answer: Answer | None = None
     seconds: float | None = None
     error: str = ""
+    user_error: bool = False  # the question or filter was rejected: show the reason as it is
     citations: list[Citation] = field(default_factory=list)
 
 
@@ -108,7 +109,8 @@ def render_answer(turn: Turn) -> str:
         parts.append(f'<div class="pqa-filters">{esc(turn.filters)}</div>')
     answer = turn.answer
     if turn.error:
-        parts.append(f'<div class="pqa-error">出错了：{esc(turn.error)}</div>')
+        prefix = "" if turn.user_error else "出错了："
+        parts.append(f'<div class="pqa-error">{prefix}{esc(turn.error)}</div>')
     elif answer is None:
         body = linkify_markers(_paragraphs(esc(turn.text)), turn.number)
         parts.append(f'<div class="pqa-text pqa-streaming">{body or "正在检索……"}</div>')

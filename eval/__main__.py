@@ -72,6 +72,10 @@ def _parser() -> argparse.ArgumentParser:
     diff = sub.add_parser("diff", help="questions whose answer, citations or scores changed between two runs")
     diff.add_argument("run_a", type=Path)
     diff.add_argument("run_b", type=Path)
+
+    from eval.load import add_load_parser
+
+    add_load_parser(sub)  # python -m eval load: concurrent conversations against the chat UI
     return ap
 
 
@@ -209,6 +213,8 @@ def main(argv: list[str] | None = None) -> int:
     handler.setLevel(logging.WARNING)  # on the handler: bm25s sets DEBUG on its own logger at import
     handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
     logging.basicConfig(level=logging.WARNING, handlers=[handler])
+    if args.command == "load":
+        return args.func(args)
     handler = {"run": cmd_run, "bench": cmd_bench, "bench-side": cmd_bench_side, "diff": cmd_diff}[
         args.command
     ]

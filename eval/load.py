@@ -26,14 +26,15 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from assistant.settings import PROJECT_ROOT, Settings, get_settings, prepare_offline_environment
 
 prepare_offline_environment()
 
-from eval.dataset import Question, load_questions  # noqa: E402
+if TYPE_CHECKING:
+    from eval.dataset import Question
 
 DEFAULT_QUESTIONS = PROJECT_ROOT / "eval" / "questions.jsonl"
 REPORTS_DIR = PROJECT_ROOT / "eval" / "reports"
@@ -307,6 +308,8 @@ def run_load(
         raise LoadConfigError("--conversations, --questions-per and --timeout-s must be positive")
     if url is not None:
         url = check_loopback_url(url)
+    from eval.dataset import load_questions
+
     settings = settings or get_settings()
     say = log or (lambda _msg: None)
     pool, plan = select_questions(load_questions(questions_path), conversations, questions_per, distinct)

@@ -114,7 +114,7 @@ def test_bad_input_through_the_api(query_engine: assistant.PolicyQueryEngine, ba
 def test_bad_input_through_the_chat_engine_keeps_the_conversation(corpus_index: Settings) -> None:
     chat = assistant.build_chat_engine(corpus_index)
     for bad in BAD_INPUTS:
-        chat.reset()  # a first message: garbage after a turn is a known bug, see the xfail test below
+        chat.reset()
         if bad.expect == "invalid":
             with pytest.raises(assistant.InvalidQuestionError):
                 chat.chat(bad.text)
@@ -123,11 +123,6 @@ def test_bad_input_through_the_chat_engine_keeps_the_conversation(corpus_index: 
     assert_normal_answer(chat.chat(NORMAL_QUESTION).response)
 
 
-@pytest.mark.xfail(
-    reason="product bug: after a turn, text with nothing to search is rewritten into a follow-up of the "
-    "previous question and answered instead of rejected",
-    strict=False,
-)
 def test_garbage_after_a_turn_is_rejected(corpus_index: Settings) -> None:
     chat = assistant.build_chat_engine(corpus_index)
     assert_normal_answer(chat.chat(NORMAL_QUESTION).response)
@@ -136,12 +131,10 @@ def test_garbage_after_a_turn_is_rejected(corpus_index: Settings) -> None:
             chat.chat(text)
 
 
-@pytest.mark.xfail(reason="product bug: markup-only text is answered with an unrelated passage", strict=False)
 def test_markup_only_question_is_refused(query_engine: assistant.PolicyQueryEngine) -> None:
     assert query_engine.query("<script>alert(1)</script>").response.startswith(REFUSAL)
 
 
-@pytest.mark.xfail(reason="product bug: Cyrillic with a year passes validation and gets an answer", strict=False)
 def test_unsupported_language_with_digits_is_rejected(query_engine: assistant.PolicyQueryEngine) -> None:
     try:
         response = query_engine.query("Какие субсидии в 2023 году?")
