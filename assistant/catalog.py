@@ -23,6 +23,7 @@ from assistant.layout import (
     IndexOutdatedError,
     Layout,
     corrupt,
+    node_from_row,
     read_jsonl,
 )
 from assistant.settings import Settings, get_settings
@@ -59,16 +60,7 @@ class Catalog:
             raise corrupt(settings.index_dir, f"{type(exc).__name__}") from None
         self.node_ids: list[str] = [r["id"] for r in rows]
         self.position: dict[str, int] = {nid: i for i, nid in enumerate(self.node_ids)}
-        self.nodes: dict[str, TextNode] = {}
-        for r in rows:
-            keys = list(r["metadata"])
-            self.nodes[r["id"]] = TextNode(
-                id_=r["id"],
-                text=r["text"],
-                metadata=r["metadata"],
-                excluded_embed_metadata_keys=keys,
-                excluded_llm_metadata_keys=keys,
-            )
+        self.nodes: dict[str, TextNode] = {r["id"]: node_from_row(r) for r in rows}
         self.documents: list[DocumentInfo] = [
             DocumentInfo(**{k: d[k] for k in DocumentInfo.__dataclass_fields__}) for d in doc_rows
         ]

@@ -89,17 +89,16 @@ class PolicyQueryEngine(BaseQueryEngine):
     def retrieve_for(self, question: str, filters: Filters | None = None) -> Retrieval:
         return self.retriever.retrieve_detailed(question, filters if filters is not None else self.filters)
 
-    def answer(self, question: str, filters: Filters | None = None) -> tuple[Answer, Retrieval, str]:
-        """The answer, the retrieval behind it, and the cleaned question."""
-        t0 = time.perf_counter()
+    def _retrieve(self, question: str, filters: Filters | None) -> tuple[str, str, Retrieval, Answer | None]:
+        """Cleaned question, input notice, retrieval, and the refusal when it names only places we lack."""
         text, notice = prepare_question(question, self.settings)
         retrieval = self.retrieve_for(text, filters)
-        t1 = time.perf_counter()
-        passages = retrieval.nodes
-        if retrieval.plan.unknown_places and not retrieval.plan.places:
-            ans = refusal(f"文件不涉及{'、'.join(retrieval.plan.unknown_places)}")
-        else:
-            ans = self.answerer.answer(text, passages, **self._context(retrieval))
+        plan = retrieval.plan
+        declined = refusal(f"文件不涉及{'、'.join(plan.unknown_places)}") if plan.unknown_places and not plan.places else None
+        return text, notice, retrieval, declined
+
+    @staticmethod
+    def _finish(ans: Answer, notice: str, retrieval: Retrieval, t0: float, t1: float) -> Answer:
         t2 = time.perf_counter()
         ans.notice = "；".join(x for x in (notice, ans.notice) if x)
         ans.timings = {
@@ -108,33 +107,30 @@ class PolicyQueryEngine(BaseQueryEngine):
             "answer_ms": round((t2 - t1) * 1000, 2),
             "total_ms": round((t2 - t0) * 1000, 2),
         }
-        return ans, retrieval, text
+        return ans
+
+    def answer(self, question: str, filters: Filters | None = None) -> tuple[Answer, Retrieval, str]:
+        """The answer, the retrieval behind it, and the cleaned question."""
+        t0 = time.perf_counter()
+        text, notice, retrieval, declined = self._retrieve(question, filters)
+        t1 = time.perf_counter()
+        ans = declined or self.answerer.answer(text, retrieval.nodes, **self._context(retrieval))
+        return self._finish(ans, notice, retrieval, t0, t1), retrieval, text
 
     def stream_answer(self, question: str, filters: Filters | None = None) -> Iterator[str | Answer]:
         """Text deltas as they are produced, then the final verified ``Answer`` (replace the deltas with it)."""
         t0 = time.perf_counter()
-        text, notice = prepare_question(question, self.settings)
-        retrieval = self.retrieve_for(text, filters)
+        text, notice, retrieval, final = self._retrieve(question, filters)
         t1 = time.perf_counter()
-        if retrieval.plan.unknown_places and not retrieval.plan.places:
-            final = refusal(f"文件不涉及{'、'.join(retrieval.plan.unknown_places)}")
+        if final is not None:
             yield final.text
         else:
-            final = None
             for item in self.answerer.stream(text, retrieval.nodes, **self._context(retrieval)):
                 if isinstance(item, Answer):
                     final = item
                 else:
                     yield item
-            final = final or refusal()
-        t2 = time.perf_counter()
-        final.notice = "；".join(x for x in (notice, final.notice) if x)
-        final.timings = {
-            "retrieval_ms": round((t1 - t0) * 1000, 2),
-            "answer_ms": round((t2 - t1) * 1000, 2),
-            "total_ms": round((t2 - t0) * 1000, 2),
-        }
-        yield final
+        yield self._finish(final or refusal(), notice, retrieval, t0, t1)
 
     @staticmethod
     def to_response(ans: Answer, retrieval: Retrieval | None, question: str) -> Response:

@@ -26,6 +26,8 @@ from assistant.layout import (
     IndexCorruptError,
     IndexOutdatedError,
     Layout,
+    node_from_row,
+    node_row,
     read_jsonl,
     write_jsonl,
 )
@@ -128,21 +130,6 @@ def _previous_rows(layout: Layout, meta: dict[str, Any] | None) -> tuple[dict[st
     return by_doc, docs
 
 
-def _node_from_row(row: dict[str, Any]) -> TextNode:
-    keys = list(row["metadata"])
-    return TextNode(
-        id_=row["id"],
-        text=row["text"],
-        metadata=row["metadata"],
-        excluded_embed_metadata_keys=keys,
-        excluded_llm_metadata_keys=keys,
-    )
-
-
-def _node_row(node: TextNode) -> dict[str, Any]:
-    return {"id": node.node_id, "text": node.get_content(), "metadata": dict(node.metadata)}
-
-
 def update_index(
     settings: Settings | None = None,
     *,
@@ -198,7 +185,7 @@ def update_index(
         for doc in docs:
             old = old_docs.get(doc.doc_id)
             if old and old["fingerprint"] == fingerprints[doc.doc_id] and doc.doc_id in prev_docs:
-                doc_nodes = [_node_from_row(r) for r in prev_rows.get(doc.doc_id, [])]
+                doc_nodes = [node_from_row(r) for r in prev_rows.get(doc.doc_id, [])]
                 cleaned_text = prev_docs[doc.doc_id].get("cleaned_text")
             else:
                 (report.changed if old else report.added).append(doc.file)
@@ -284,7 +271,7 @@ def _write_build(
     retriever.index([tokenize(bm25_text(n)) or [""] for n in nodes], show_progress=False)
     retriever.save(str(bdir / "bm25"), show_progress=False)
 
-    write_jsonl(bdir / "chunks.jsonl", [_node_row(n) for n in nodes])
+    write_jsonl(bdir / "chunks.jsonl", [node_row(n) for n in nodes])
     write_jsonl(bdir / "documents.jsonl", doc_rows)
     meta = {
         "format": FORMAT_VERSION,

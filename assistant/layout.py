@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from llama_index.core.schema import TextNode
+
 FORMAT_VERSION = 2
 
 
@@ -119,3 +121,19 @@ def write_jsonl(path: Path, rows: list[dict[str, Any]]) -> None:
 def read_jsonl(path: Path) -> list[dict[str, Any]]:
     with open(path, encoding="utf-8") as fh:
         return [json.loads(line) for line in fh if line.strip()]
+
+
+def node_from_row(row: dict[str, Any]) -> TextNode:
+    """A chunk as stored in chunks.jsonl -> TextNode (metadata kept out of LlamaIndex's own text)."""
+    keys = list(row["metadata"])
+    return TextNode(
+        id_=row["id"],
+        text=row["text"],
+        metadata=row["metadata"],
+        excluded_embed_metadata_keys=keys,
+        excluded_llm_metadata_keys=keys,
+    )
+
+
+def node_row(node: TextNode) -> dict[str, Any]:
+    return {"id": node.node_id, "text": node.get_content(), "metadata": dict(node.metadata)}
