@@ -175,6 +175,7 @@ def main(argv: list[str] | None = None) -> int:
         level=logging.INFO if args.verbose else getattr(logging, settings.log_level.upper(), logging.WARNING),
         format="%(levelname)s %(name)s: %(message)s",
     )
+    logging.getLogger("bm25s").setLevel(logging.WARNING)  # it sets DEBUG on its own logger
     from assistant.engine import InvalidQuestionError
     from assistant.indexing import EmbedderMismatchError, IndexBusyError
     from assistant.layout import IndexCorruptError, IndexMissingError

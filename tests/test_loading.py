@@ -99,3 +99,50 @@ def test_detectors_ignore_cited_numbers_and_crumbs():
     assert detect_title("您现在的位置:首页\n各县（市、区）人民政府:\n通知\n正文第一行内容。") == "正文第一行内容。"
     assert detect_doc_number("聊政办字〔2023〕12号\n正文") == "聊政办字〔2023〕12号"
     assert detect_date("成文日期:\n  • 2023-11-23") == "2023-11-23"
+
+
+def _minimal_pdf(text: str) -> bytes:
+    """A one-page PDF with one line of Latin text (enough to prove extraction runs end to end)."""
+    stream = f"BT /F1 12 Tf 72 720 Td ({text}) Tj ET".encode()
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R "
+        b"/Resources << /Font << /F1 5 0 R >> >> >>",
+        b"<< /Length " + str(len(stream)).encode() + b" >>\nstream\n" + stream + b"\nendstream",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    ]
+    out = b"%PDF-1.4\n"
+    offsets = []
+    for i, obj in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += f"{i} 0 obj\n".encode() + obj + b"\nendobj\n"
+    xref = len(out)
+    out += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode()
+    out += b"".join(f"{o:010d} 00000 n \n".encode() for o in offsets)
+    out += f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode()
+    return out
+
+
+def test_html_docx_md_and_pdf_files_load(tmp_path: Path):
+    import docx
+
+    (tmp_path / "a.html").write_text(
+        "<html><body><h1>甲市惠企政策</h1><p><b>一、</b>对首次升规企业奖励20万元。</p>"
+        "<script>alert(1)</script></body></html>",
+        encoding="utf-8",
+    )
+    document = docx.Document()
+    document.add_heading("乙县稳岗措施", level=1)
+    document.add_paragraph("对不裁员的企业返还失业保险费的50%。")
+    document.save(tmp_path / "b.docx")
+    (tmp_path / "c.md").write_text("# 丙市人才新政\n\n对引进博士给予安家补贴50万元。\n", encoding="utf-8")
+    (tmp_path / "d.pdf").write_bytes(_minimal_pdf("Policy 2023 subsidy 300"))
+    docs, skipped = load_corpus(tmp_path)
+    by_file = {d.file: d for d in docs}
+    assert skipped == []
+    assert "20万元" in by_file["a.html"].raw_text and "alert" not in by_file["a.html"].raw_text
+    assert by_file["a.html"].title == "甲市惠企政策"
+    assert "50%" in by_file["b.docx"].raw_text and by_file["b.docx"].title == "乙县稳岗措施"
+    assert by_file["c.md"].title == "丙市人才新政"
+    assert "subsidy 300" in by_file["d.pdf"].raw_text
