@@ -237,7 +237,7 @@ class ExtractiveAnswerer:
     def _admissible(self, plan: QueryPlan, cands: list[Candidate], threshold: float) -> list[Candidate]:
         """Sentences that may answer: enough of the question covered, the quoted name present,
         and for an amount/ratio/count/date question a figure of that kind stated."""
-        unit = expected_unit(plan.raw if not plan.english else plan.raw) if "number" in plan.kinds else None
+        unit = expected_unit(plan.raw) if "number" in plan.kinds else None
         out = []
         for c in cands:
             if c.coverage < threshold or not c.quoted_ok or not c.focus_ok:
@@ -388,7 +388,7 @@ class ExtractiveAnswerer:
             if pieces and used + len(text) > budget:
                 break
             used += len(text)
-            city = self._city_prefix(plan, c)
+            city = self._city_prefix(c)
             pieces.append(f"{city}{text}[{c.passage_index}]")
             quotes.setdefault(c.passage_index, text.strip("…"))
         sep = "\n" if is_list and len(pieces) > 1 else ""
@@ -403,11 +403,10 @@ class ExtractiveAnswerer:
         quotes: dict[int, str] = {}
         for place in plan.places:
             mine = [c for c in cands if c.place == place]
-            good = mine
-            if not good:
+            if not mine:
                 lines.append(f"{place}：所收录的文件中未找到相关规定。")
                 continue
-            best = max(good, key=lambda c: c.score)
+            best = max(mine, key=lambda c: c.score)
             text = self._trim(best.text, concepts, self.factoid_chars)
             lines.append(f"{place}：{text}[{best.passage_index}]")
             quotes.setdefault(best.passage_index, text.strip("…"))
@@ -416,7 +415,7 @@ class ExtractiveAnswerer:
         return "\n".join(lines), quotes
 
     @staticmethod
-    def _city_prefix(plan: QueryPlan, c: Candidate) -> str:
+    def _city_prefix(c: Candidate) -> str:
         """Name the city a practice belongs to when the sentence itself does not."""
         if not c.city or short_name(c.city) in c.text:
             return ""
