@@ -12,6 +12,7 @@ import numpy as np
 from llama_index.core.base.base_retriever import BaseRetriever
 from llama_index.core.schema import NodeWithScore, QueryBundle
 
+from assistant import store
 from assistant.catalog import Catalog, open_catalog
 from assistant.query import NATIONAL, UNKNOWN, Gazetteer, QueryPlan, plan_query, short_name
 from assistant.settings import Settings, get_settings
@@ -235,9 +236,15 @@ class HybridRetriever(BaseRetriever):
             where = {"doc_id": {"$in": sorted(set(cat.doc_index[mask].tolist()))}}
         k = min(max(self.top_k * 5, 50), n)
         # ids and distances only: rebuilding 50 nodes from Chroma's JSON costs more than the search
-        result = cat.collection.query(
-            query_embeddings=[qvec], n_results=k, where=where, include=["distances"]
-        )
+        try:
+            result = cat.collection.query(query_embeddings=[qvec], n_results=k, where=where, include=["distances"])
+        except Exception as exc:
+            if not store.server_configured(self.settings):
+                raise
+            host, port = self.settings.chroma_host, self.settings.chroma_port
+            raise store.StoreUnavailableError(
+                f"Chroma 服务器 {host}:{port} 没有响应（{type(exc).__name__}）。请确认服务器正在运行；恢复后可直接重试。"
+            ) from None
         out = {}
         for node_id, dist in zip(result["ids"][0], result["distances"][0], strict=False):
             if node_id in cat.nodes:

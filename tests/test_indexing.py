@@ -152,11 +152,14 @@ def test_chroma_server_mode(tmp_path: Path, small_corpus: Path) -> None:
         update_index(settings, progress=False)
     assert f"127.0.0.1:{port}" in str(err.value)
 
-    server = subprocess.Popen(
-        [str(chroma), "run", "--path", str(tmp_path / "server-data"), "--host", "127.0.0.1", "--port", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    def start_server() -> subprocess.Popen:
+        return subprocess.Popen(
+            [str(chroma), "run", "--path", str(tmp_path / "server-data"), "--host", "127.0.0.1", "--port", str(port)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+
+    server = start_server()
     try:
         store.connect(settings, wait_seconds=30)
         report = update_index(settings, progress=False)
@@ -168,6 +171,16 @@ def test_chroma_server_mode(tmp_path: Path, small_corpus: Path) -> None:
         second = update_index(settings, progress=False)
         assert second.added == ["gamma_notice.txt"]
         assert "50万元" in ask(settings, "引进博士有多少安家补贴？").text
+
+        # the server goes away: a clear error naming it; it comes back: answers again, same engine
+        engine = assistant.build_query_engine(settings)
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=20)
+        with pytest.raises(store.StoreUnavailableError, match=f"127.0.0.1:{port}"):
+            engine.answer("担保费率不超过多少？")
+        server = start_server()
+        store.connect(settings, wait_seconds=30)
+        assert "1%" in engine.answer("担保费率不超过多少？")[0].text
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=20)

@@ -54,3 +54,13 @@ def test_llm_wrong_number_is_removed(corpus_index: Settings) -> None:
         engine = assistant.build_query_engine(llm_settings(corpus_index, server))
         r = engine.query("聊城对新增规上企业怎么奖励？")
     assert "99万元" not in r.response and "50%" in r.response
+
+
+def test_key_echoed_by_a_failing_endpoint_never_reaches_the_user(corpus_index: Settings) -> None:
+    with FakeOpenAIServer(default=Reply(status=500, error_body="bad key {auth}")) as server:
+        chat = assistant.build_chat_engine(llm_settings(corpus_index, server))
+        r = chat.chat("聊城对新增规上企业怎么奖励？")
+        follow = chat.chat("那温州呢？")
+    shown = repr(r.metadata) + r.response + repr(follow.metadata) + follow.response
+    assert "sk-test-SECRET-777" not in shown
+    assert "离线" in r.metadata["notice"]
