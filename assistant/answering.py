@@ -490,7 +490,7 @@ def idf_from_bm25(bm25: object, n_docs: int) -> Callable[[str], float]:
     def weight(term: str) -> float:
         tid = vocab.get(term)
         if tid is None or indptr is None:
-            return default_weight(term)
+            return 4.0 if len(term) >= 2 else default_weight(term)  # a word the corpus never uses: a topic it lacks
         df = max(int(indptr[tid + 1] - indptr[tid]), 1)
         return max(math.log(1 + (n_docs - df + 0.5) / (df + 0.5)), 0.2)
 
