@@ -171,6 +171,9 @@ _FOLLOWUP = re.compile(
 )
 
 
+_LEVELS = ("国家级", "省级", "市级", "县级", "区级")
+
+
 @dataclass
 class Turn:
     message: str
@@ -272,6 +275,10 @@ def rewrite_followup(previous: Turn, message: str, engine: PolicyQueryEngine) ->
     is_followup = bool(_FOLLOWUP.search(message.strip())) or len(core) <= 4
     if not is_followup:
         return message
+    level = next((lv for lv in _LEVELS if lv in core), None)
+    old_level = next((lv for lv in _LEVELS if lv in previous.standalone and lv != level), None)
+    if level and old_level and not places:  # "那市级的呢？" after a 国家级 question: same question, other level
+        return previous.standalone.replace(old_level, level)
     prev_places = prev_plan.places or prev_plan.unknown_places
     if places and prev_places:
         text = previous.standalone
