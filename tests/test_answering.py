@@ -140,3 +140,11 @@ def test_extractive_answer_cites_only_supporting_passages() -> None:
     ans = ExtractiveAnswerer().answer("首次升规企业奖励多少？", nodes)
     assert ans.answerable and "20万元" in ans.text
     assert [c.node_id for c in ans.citations] == ["a"]
+
+
+def test_followup_at_another_level_reasks_the_question(corpus_index: Settings) -> None:
+    chat = assistant.build_chat_engine(corpus_index)
+    chat.chat("聊城民营企业的创新平台首次被认定为国家级，能拿多少奖励？")
+    r = chat.chat("省级的呢？")
+    assert "省级" in r.metadata["question"] and "国家级" not in r.metadata["question"]
+    assert r.metadata["answerable"] and "50万元" in r.response
