@@ -14,6 +14,7 @@ prepare_offline_environment()
 
 from assistant.answers import REFUSAL, Answer, Citation  # noqa: E402
 from assistant.catalog import DocumentInfo, open_catalog  # noqa: E402
+from assistant.comparing import Comparison, compare  # noqa: E402
 from assistant.engine import (  # noqa: E402
     InvalidQuestionError,
     PolicyChatEngine,
@@ -42,6 +43,7 @@ __all__ = [
     "REFUSAL",
     "Answer",
     "Citation",
+    "Comparison",
     "DocumentInfo",
     "Filters",
     "HybridRetriever",
@@ -54,6 +56,7 @@ __all__ = [
     "build_chat_engine",
     "build_query_engine",
     "build_retriever",
+    "compare",
     "ensure_index",
     "get_settings",
     "list_documents",

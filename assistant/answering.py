@@ -229,6 +229,34 @@ class ExtractiveAnswerer:
             text = "According to the policy documents (quoted in Chinese):\n" + text
         return Answer(text=text, answerable=True, citations=citations, passages=cited, answerer=self.name)
 
+    def supporting_sentences(
+        self, question: str, passages: list[NodeWithScore], limit: int = 2, **context: object
+    ) -> list[Candidate]:
+        """The best sentences that answer ``question`` (admissible by the same rules as answers), one per idea."""
+        plan = context.get("plan")
+        if not isinstance(plan, QueryPlan):
+            plan = _fallback_plan(question)
+        idf = context.get("idf")
+        concepts = self._concepts(plan, idf if callable(idf) else None)
+        if not any(not c.numeric for c in concepts):
+            return []
+        ranked = sorted(
+            self._admissible(plan, self._candidates(plan, passages, concepts), self.min_coverage),
+            key=lambda c: -c.score,
+        )
+        chosen: list[Candidate] = []
+        for c in ranked:
+            if len(chosen) >= limit or (chosen and c.score < 0.8 * chosen[0].score):
+                break
+            if any(c.text == x.text for x in chosen):
+                continue
+            if chosen and c.passage_index == chosen[0].passage_index and not c.covered - chosen[0].covered:
+                continue  # the same passage saying nothing new
+            chosen.append(c)
+        for c in chosen:
+            c.text = self._trim(c.text, concepts, self.factoid_chars)
+        return chosen
+
     def stream(self, question: str, passages: list[NodeWithScore], **context: object) -> Iterator[str | Answer]:
         ans = self.answer(question, passages, **context)
         yield from re.findall(r".{1,12}", ans.text, flags=re.S)

@@ -99,6 +99,18 @@ def cmd_ask(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_compare(args: argparse.Namespace) -> int:
+    from assistant.comparing import compare
+    from assistant.engine import build_query_engine
+
+    result = compare(args.topic, args.jurisdiction or None, engine=build_query_engine(_settings(args)))
+    if args.json:
+        print(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
+    else:
+        print(result.to_markdown())
+    return 0
+
+
 def cmd_docs(args: argparse.Namespace) -> int:
     from assistant.catalog import open_catalog
 
@@ -154,6 +166,12 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--show-sources", action="store_true", help="显示引用的原文")
     s.add_argument("--answerer", choices=["auto", "extractive", "llm"])
     s.set_defaults(func=cmd_ask)
+
+    s = sub.add_parser("compare", help="各地对同一主题的规定对比（每格附出处）")
+    s.add_argument("topic")
+    s.add_argument("--jurisdiction", action="append", help="参与对比的地区（可重复；默认所有有文件的地区）")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(func=cmd_compare)
 
     s = sub.add_parser("docs", help="列出已索引的文件")
     s.set_defaults(func=cmd_docs)
