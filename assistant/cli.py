@@ -189,11 +189,10 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     settings = get_settings()
-    logging.basicConfig(
-        level=logging.INFO if args.verbose else getattr(logging, settings.log_level.upper(), logging.WARNING),
-        format="%(levelname)s %(name)s: %(message)s",
-    )
-    logging.getLogger("bm25s").setLevel(logging.WARNING)  # it sets DEBUG on its own logger
+    level = logging.INFO if args.verbose else getattr(logging, settings.log_level.upper(), logging.WARNING)
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    for handler in logging.getLogger().handlers:  # bm25s sets DEBUG on its own logger when imported
+        handler.setLevel(level)
     from assistant.engine import InvalidQuestionError
     from assistant.indexing import EmbedderMismatchError, IndexBusyError
     from assistant.layout import IndexCorruptError, IndexMissingError
