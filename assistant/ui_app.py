@@ -9,10 +9,12 @@ from __future__ import annotations
 import argparse
 import ipaddress
 import logging
+import socket
 import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any, Protocol
 
 from assistant.settings import Settings, get_settings, prepare_offline_environment
@@ -361,6 +363,29 @@ def parse_args(argv: Sequence[str] | None, settings: Settings) -> argparse.Names
         "--no-warmup", action="store_true", help="do not build a chat engine before the first question"
     )
     return parser.parse_args(argv)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextmanager
+def serving(
+    settings: Settings,
+    *,
+    chat_engine_factory: Callable[..., Any] | None = None,
+    documents: Sequence[Any] | None = None,
+) -> Iterator[str]:
+    """The app on a free loopback port for the duration of the block (tests, load runs); yields its URL."""
+    demo = build_app(settings, chat_engine_factory=chat_engine_factory, documents=documents)
+    port = free_port()
+    launch(demo, "127.0.0.1", port, prevent_thread_lock=True)
+    try:
+        yield f"http://127.0.0.1:{port}/"
+    finally:
+        demo.close()
 
 
 def main(

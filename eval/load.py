@@ -15,14 +15,12 @@ from __future__ import annotations
 import argparse
 import json
 import re
-import socket
 import statistics
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -113,24 +111,11 @@ def select_questions(
 # -- the app ------------------------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@contextmanager
-def launched_app(settings: Settings) -> Iterator[str]:
+def launched_app(settings: Settings) -> Any:
     """The real chat UI on a free loopback port for the duration of the block; yields its URL."""
-    from assistant.ui_app import build_app, launch
+    from assistant.ui_app import serving
 
-    demo = build_app(settings)
-    port = free_port()
-    launch(demo, "127.0.0.1", port, prevent_thread_lock=True)
-    try:
-        yield f"http://127.0.0.1:{port}/"
-    finally:
-        demo.close()
+    return serving(settings)
 
 
 def _client(url: str) -> Any:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,7 +10,7 @@ import pytest
 from ui_fakes import DOCUMENTS, EVIL_QUOTE, WZ_QUOTE, fake_factory, fake_filters  # noqa: F401
 
 from assistant.settings import Settings
-from assistant.ui_app import build_app, launch
+from assistant.ui_app import serving
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).parent / "artifacts"
@@ -34,21 +33,10 @@ pytestmark = [
 ]
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def app_url() -> Iterator[str]:
-    demo = build_app(Settings(answerer="extractive"), chat_engine_factory=fake_factory, documents=DOCUMENTS)
-    port = free_port()
-    launch(demo, "127.0.0.1", port, prevent_thread_lock=True)
-    try:
-        yield f"http://127.0.0.1:{port}/"
-    finally:
-        demo.close()
+    with serving(Settings(answerer="extractive"), chat_engine_factory=fake_factory, documents=DOCUMENTS) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

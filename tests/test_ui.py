@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Iterator
 
 import httpx
@@ -12,27 +11,26 @@ from ui_fakes import DOCUMENTS, EVIL_QUOTE, WZ_QUOTE, FakeChatEngine, fake_facto
 
 from assistant.answers import REFUSAL
 from assistant.settings import PROJECT_ROOT, Settings
-from assistant.ui_app import ChatSession, EngineSource, build_app, is_loopback, launch, main, parse_auth
+from assistant.ui_app import (
+    ChatSession,
+    EngineSource,
+    build_app,
+    free_port,
+    is_loopback,
+    launch,
+    main,
+    parse_auth,
+    serving,
+)
 from assistant.ui_render import esc, filters_line, highlight, linkify_markers
 
 SEEDS_DIR = PROJECT_ROOT.parent / "shared" / "seeds"
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def app_url(fake_filters: None) -> Iterator[str]:  # noqa: F811
-    demo = build_app(Settings(answerer="extractive"), chat_engine_factory=fake_factory, documents=DOCUMENTS)
-    port = free_port()
-    launch(demo, "127.0.0.1", port, prevent_thread_lock=True)
-    try:
-        yield f"http://127.0.0.1:{port}/"
-    finally:
-        demo.close()
+    with serving(Settings(answerer="extractive"), chat_engine_factory=fake_factory, documents=DOCUMENTS) as url:
+        yield url
 
 
 @pytest.fixture
@@ -169,17 +167,11 @@ def test_render_helpers() -> None:
 @pytest.mark.slow
 def test_real_engine_smoke(corpus_index: Settings) -> None:
     """The real engine behind the UI, on the default corpus indexed once for the session."""
-    settings = corpus_index
-    demo = build_app(settings)
-    port = free_port()
-    launch(demo, "127.0.0.1", port, prevent_thread_lock=True)
-    try:
-        client = Client(f"http://127.0.0.1:{port}/", verbose=False, download_files=False)
+    with serving(corpus_index) as url:
+        client = Client(url, verbose=False, download_files=False)
         text, sources = client.predict("温州对首次小升规企业奖励多少？", [], [], api_name="/chat")
         assert text
         assert "[1]" in text and 'id="pqa-src-1-1"' in sources
         assert "20万元" in text or "20萬元" in text
         follow_up, _ = client.predict("那杭州呢？", [], [], api_name="/chat")
         assert REFUSAL[:8] in follow_up
-    finally:
-        demo.close()
