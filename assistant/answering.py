@@ -15,9 +15,9 @@ from typing import Protocol
 
 from llama_index.core.schema import NodeWithScore
 
-from assistant.answers import REFUSAL, Answer
+from assistant.answers import REFUSAL, Answer, Citation
 from assistant.citing import renumber, split_sentences, verify_numbers
-from assistant.numbers import extract_numbers
+from assistant.numbers import canonical_values, extract_numbers
 from assistant.query import QueryPlan, detect_kinds, english_terms, expand, glossary, short_name
 from assistant.text import is_traditional, search_form, sub_words, to_simplified, to_traditional, words
 
@@ -79,6 +79,12 @@ class Candidate:
     focus_ok: bool = True
     city: str = ""  # the city a national passage speaks for (NDRC practices)
 
+
+# supporting_sentences(require_core=True) accepts a sentence without the topic's rarest idea only when
+# that idea is a small part of the question and the sentence covers most of the rest.
+CORE_WAIVER_COVERAGE = 0.6
+CORE_WAIVER_SHARE = 0.4
+DISAGREEMENT_SCORE = 0.85  # a rival statement must answer nearly as well as the best one
 
 # Words that carry the form of a question, not its topic.
 QUESTION_WORDS = frozenset(
@@ -171,6 +177,14 @@ def focus_word(question: str) -> str | None:
     return None
 
 
+_ASKED_AFTER = re.compile(r"(?:什么|多少|哪些|哪种|哪类|何种)([\u4e00-\u9fff]{2,4})")
+
+
+def asked_words(question: str) -> set[str]:
+    """What a question asks for rather than what it is about: 号码 in 是什么号码, 奖励 in 有什么奖励."""
+    return {m.group(1)[:2] for m in _ASKED_AFTER.finditer(question)}
+
+
 def default_weight(term: str) -> float:
     return 1.0 + 0.3 * min(len(term), 4)
 
@@ -214,10 +228,13 @@ class ExtractiveAnswerer:
         cands = self._admissible(plan, cands, 0.8 * self.min_coverage if comparing else self.min_coverage)
         if not cands:
             return refusal()
+        notice = ""
         if comparing:
             draft, quotes = self._per_place(plan, cands, concepts)
         else:
             draft, quotes = self._compose(plan, cands, concepts)
+            if draft and (pair := self._disagreement(plan, cands, passages)):
+                draft, quotes, notice = self._show_both(draft, quotes, pair, passages, concepts)
         if not draft:
             return refusal()
         draft = self._script(question, draft)
@@ -227,12 +244,25 @@ class ExtractiveAnswerer:
             return refusal()
         if plan.english:
             text = "According to the policy documents (quoted in Chinese):\n" + text
-        return Answer(text=text, answerable=True, citations=citations, passages=cited, answerer=self.name)
+        return Answer(
+            text=text, answerable=True, citations=citations, passages=cited, answerer=self.name, notice=notice
+        )
 
     def supporting_sentences(
-        self, question: str, passages: list[NodeWithScore], limit: int = 2, **context: object
+        self,
+        question: str,
+        passages: list[NodeWithScore],
+        limit: int = 2,
+        *,
+        require_core: bool = False,
+        **context: object,
     ) -> list[Candidate]:
-        """The best sentences that answer ``question`` (admissible by the same rules as answers), one per idea."""
+        """The best sentences that answer ``question`` (admissible by the same rules as answers), one per idea.
+
+        ``require_core``: each sentence must state the topic's rarest idea (上市 in 企业上市有什么奖励, the
+        asked-for 奖励 aside, which the focus rule already demands) unless
+        it covers nearly all the others, so a table cell never stands on a topic's common words alone.
+        """
         plan = context.get("plan")
         if not isinstance(plan, QueryPlan):
             plan = _fallback_plan(question)
@@ -240,10 +270,21 @@ class ExtractiveAnswerer:
         concepts = self._concepts(plan, idf if callable(idf) else None)
         if not any(not c.numeric for c in concepts):
             return []
-        ranked = sorted(
-            self._admissible(plan, self._candidates(plan, passages, concepts), self.min_coverage),
-            key=lambda c: -c.score,
-        )
+        admissible = self._admissible(plan, self._candidates(plan, passages, concepts), self.min_coverage)
+        if require_core:
+            asked = set() if plan.english else asked_words(plan.text.lower())  # 奖励 in 有什么奖励: asked, not topic
+            topical = [
+                i for i, c in enumerate(concepts) if not c.numeric and not any(a in t for a in asked for t in c.terms)
+            ] or [i for i, c in enumerate(concepts) if not c.numeric]
+            core = max(topical, key=lambda i: concepts[i].weight)
+            total = sum(c.weight for c in concepts) or 1.0
+            waivable = concepts[core].weight / total < CORE_WAIVER_SHARE
+            admissible = [
+                c
+                for c in admissible
+                if core in c.covered or (waivable and c.coverage >= CORE_WAIVER_COVERAGE)
+            ]
+        ranked = sorted(admissible, key=lambda c: -c.score)
         chosen: list[Candidate] = []
         for c in ranked:
             if len(chosen) >= limit or (chosen and c.score < 0.8 * chosen[0].score):
@@ -441,6 +482,57 @@ class ExtractiveAnswerer:
         if all("未找到相关规定" in line for line in lines):
             return "", {}
         return "\n".join(lines), quotes
+
+    @staticmethod
+    def _disagreement(
+        plan: QueryPlan, cands: list[Candidate], passages: list[NodeWithScore]
+    ) -> tuple[Candidate, Candidate] | None:
+        """Two documents that both govern the asked place and state different figures for one measure.
+
+        Same measure = the same question words covered; governing the same place = one jurisdiction
+        contains the other (a city and its county, or two documents of one city), so two cities that
+        simply differ are never called a disagreement.
+        """
+        if "number" not in plan.kinds or len(cands) < 2:
+            return None
+        ranked = sorted(cands, key=lambda c: -c.score)
+        best = ranked[0]
+        md_best = passages[best.passage_index - 1].node.metadata
+        values_best = canonical_values(best.text)
+        for c in ranked[1:]:
+            if c.score < DISAGREEMENT_SCORE * best.score:
+                break
+            md = passages[c.passage_index - 1].node.metadata
+            if md.get("doc_id") == md_best.get("doc_id") or c.covered != best.covered or c.city or best.city:
+                continue
+            a, b = str(md_best.get("jurisdiction", "")), str(md.get("jurisdiction", ""))
+            if not a or not b or not (a.startswith(b) or b.startswith(a)):
+                continue
+            values = canonical_values(c.text)
+            if values and values_best and not (values <= values_best or values_best <= values):
+                return best, c
+        return None
+
+    def _show_both(
+        self,
+        draft: str,
+        quotes: dict[int, str],
+        pair: tuple[Candidate, Candidate],
+        passages: list[NodeWithScore],
+        concepts: list[Concept],
+    ) -> tuple[str, dict[int, str], str]:
+        """Add the other document's statement to the answer and say, with both dates, that they differ."""
+        first, other = pair
+        if f"[{other.passage_index}]" not in draft:
+            text = self._trim(other.text, concepts, self.factoid_chars)
+            draft += f"\n另一文件的规定：{text}[{other.passage_index}]"
+            quotes.setdefault(other.passage_index, text.strip("…"))
+        names = []
+        for c in pair:
+            cite = Citation.from_node(0, passages[c.passage_index - 1])
+            names.append(cite.source_head())
+        notice = f"两份适用的文件对此规定不一致：{names[0]}与{names[1]}。请以较新的文件或主管部门的解释为准。"
+        return draft, quotes, notice
 
     @staticmethod
     def _city_prefix(c: Candidate) -> str:

@@ -6,10 +6,22 @@ travels as ``Answer`` so every surface shows the same text, citations and passag
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from llama_index.core.schema import NodeWithScore
+
+SECTION_SEPARATOR = " > "  # how chunking joins a heading path
+PREAMBLE_SECTION = "正文"  # chunking's section name for text before the first heading
+_ISSUING_NOTICE = re.compile(r"印发《(.+?)》的通知$")
+
+
+def display_date(iso: str) -> str:
+    """2023-11-23 -> 2023年11月23日; anything else unchanged."""
+    m = re.fullmatch(r"(\d{4})-(\d{2})-(\d{2})", iso or "")
+    return f"{m.group(1)}年{int(m.group(2))}月{int(m.group(3))}日" if m else (iso or "")
+
 
 # One refusal phrase, shared by the prompts, the no-evidence path and the tests.
 REFUSAL = "所收录的政策文件中没有找到与该问题直接相关的规定。"
@@ -72,12 +84,30 @@ class Citation:
             score=float(nws.score or 0.0),
         )
 
+    def document_title(self) -> str:
+        """The title a reader cites: for a 印发《X》的通知, X itself once the passage is inside X."""
+        m = _ISSUING_NOTICE.search(self.title)
+        if m and self.section and not self.section.startswith(PREAMBLE_SECTION):
+            return m.group(1)
+        return self.title
+
+    def clause_path(self) -> list[str]:
+        """The passage's place in the document's own numbering, ending with the city a practice is from."""
+        parts = [p.strip() for p in self.section.split(SECTION_SEPARATOR) if p.strip()]
+        if self.city and not (parts and parts[-1].endswith(self.city)):
+            parts.append(self.city)
+        return parts
+
+    def source_head(self) -> str:
+        """《title》(文号，date): the document as a reader would cite it, dated so stale rules show."""
+        title = self.document_title()
+        head = f"《{title}》" if title else self.file
+        extras = [x for x in (self.doc_number, display_date(self.date)) if x]
+        return head + (f"（{'，'.join(extras)}）" if extras else "")
+
     def label(self) -> str:
-        """Human citation line: 《title》(文号) › section."""
-        head = f"《{self.title}》" if self.title else self.file
-        if self.doc_number:
-            head += f"({self.doc_number})"
-        return f"{head} › {self.section}" if self.section else head
+        """Citation line in the document's own numbering: 《title》（文号，date） › 二、… › （一）…."""
+        return " › ".join([self.source_head(), *self.clause_path()])
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -95,6 +125,7 @@ class Answer:
     notice: str = ""  # e.g. the LLM failed and the offline answer is shown
     prompt: str | None = None  # final LLM prompt, when an LLM answered
     timings: dict[str, float] = field(default_factory=dict)
+    table: dict[str, Any] | None = None  # a comparison answered as a table: ``Comparison.to_dict()``
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -104,4 +135,5 @@ class Answer:
             "notice": self.notice,
             "citations": [c.to_dict() for c in self.citations],
             "timings": self.timings,
+            **({"table": self.table} if self.table else {}),
         }

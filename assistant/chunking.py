@@ -18,15 +18,15 @@ from typing import Any
 from llama_index.core.node_parser import NodeParser
 from llama_index.core.schema import BaseNode, Document, NodeRelationship, TextNode
 
-from assistant.answers import CHUNK_METADATA_KEYS
+from assistant.answers import CHUNK_METADATA_KEYS, PREAMBLE_SECTION, SECTION_SEPARATOR
 from assistant.cleaning import CleanedDocument, clean_text
 from assistant.loading import SourceDocument
 
 MIN_CHARS = 150  # shorter runs of one section are merged with their neighbours
 MAX_CHARS = 600  # longer runs are split at sentence ends
 HARD_MAX_CHARS = 900  # a single sentence longer than this is split at a comma as a last resort
-SECTION_SEP = " > "
-PREAMBLE = "正文"
+SECTION_SEP = SECTION_SEPARATOR
+PREAMBLE = PREAMBLE_SECTION
 UNKNOWN = "未知"
 LABEL_MAX = 40
 

@@ -1,47 +1,135 @@
-"""Cross-jurisdiction comparison: one row per place (and per measure), every filled cell cited and checked.
+"""Cross-jurisdiction comparison: one row per place and measure, every filled cell cited and checked.
 
-A place whose documents say nothing on the topic gets "未提及", never a guess.
+A cell holds what one place's own documents say (a county's documents are not its city's), filled
+by the extractive answerer offline or by the configured LLM; either way every number in the cell is
+checked against the passage the cell cites. A place whose documents say nothing gets "未提及".
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+import csv
+import io
+import re
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
-from assistant.answering import ExtractiveAnswerer, idf_from_bm25
-from assistant.answers import Citation
-from assistant.citing import passage_check_text
+from llama_index.core.schema import NodeWithScore
+
+from assistant.answering import ExtractiveAnswerer, idf_from_bm25, refusal
+from assistant.answers import Answer, Citation
+from assistant.citing import cited_markers, passage_check_text, split_sentences
 from assistant.engine import PolicyQueryEngine, build_query_engine, prepare_question
-from assistant.numbers import unsupported_numbers
-from assistant.query import NATIONAL, UNKNOWN
-from assistant.retrieval import Filters, UnknownFilterError
+from assistant.numbers import extract_numbers, unsupported_numbers
+from assistant.query import NATIONAL, UNKNOWN, short_name
+from assistant.retrieval import Filters, Retrieval, gazetteer_for
 from assistant.settings import Settings
+from assistant.text import is_traditional, search_form, to_simplified, to_traditional
 
 NOT_MENTIONED = "未提及"
+CELL_MIN_COVERAGE = 0.44  # a cell answers for one place, so its place name is not asked of the sentence
+NO_DOCUMENTS = "语料中没有该地区的文件"
+PRACTICE_NOTE = "该地没有本地文件，此为全国典型做法中该地的做法"
+_COMPARISON_WORDS = re.compile(
+    r"分别|各自|各地|各城市|各市|哪些城市|哪个城市|有什么不同|有何不同|有什么区别|有何区别|区别|差异|对比|比较|相比|异同"
+    r"|\b(?:compare[ds]?|comparison|differences?|differ|versus|vs\.?|respectively|each city|between)\b",
+    re.IGNORECASE,
+)
+_PLACE = "\x00"
+_PLACE_LIST = re.compile(r"\x00(?:\s*(?:,|、|，|和|与|及|以及|and|&)?\s*\x00)*", re.IGNORECASE)
+_QUESTION_TAIL = re.compile(r"(?:上|方面)?(?:有什么|有哪些|有何|是什么|是多少|怎么|如何|怎样|什么|多少|哪些)|[吗呢？?]")
+_MEASURE_PREFIX = re.compile(
+    r"^(?:序号\s*\d+\s*|典型做法\s*第\s*\d+\s*项\s*|[（(][一二三四五六七八九十]+[）)]\s*|\d+[.、．]\s*|[一二三四五六七八九十]+、\s*)+"
+)
+_MARKER = re.compile(r"\[\d+\]")
 
 
 @dataclass
 class ComparisonRow:
     jurisdiction: str
     text: str  # the measure as the document states it, or NOT_MENTIONED
+    measure: str = ""  # short name: the item heading the passage sits under
+    amounts: list[str] = field(default_factory=list)  # figures with units in ``text``
     citation: Citation | None = None
     numbers_verified: bool = True  # every number in ``text`` occurs in the cited passage
+    note: str = ""  # e.g. NO_DOCUMENTS
 
 
 @dataclass
 class Comparison:
     topic: str
     rows: list[ComparisonRow] = field(default_factory=list)
+    answerer: str = "extractive"
+    notice: str = ""
+    _passages: list[NodeWithScore] = field(default_factory=list, repr=False, compare=False)  # cited, in [n] order
+
+    @property
+    def citations(self) -> list[Citation]:
+        return [r.citation for r in self.rows if r.citation]
 
     def to_dict(self) -> dict[str, Any]:
-        return {"topic": self.topic, "rows": [asdict(r) for r in self.rows]}
+        return {
+            "topic": self.topic,
+            "answerer": self.answerer,
+            "notice": self.notice,
+            "rows": [asdict(r) for r in self.rows],
+        }
+
+    def to_answer(self, question: str = "") -> Answer:
+        """The table as a chat answer: a line per row with its [n], the table itself in ``Answer.table``."""
+        filled = [r for r in self.rows if r.citation]
+        if not filled:
+            return refusal()
+        lines = []
+        for r in self.rows:
+            lines.append(f"{r.jurisdiction}：{r.text}" + (f"[{r.citation.n}]" if r.citation else ""))
+        text = "\n".join(lines)
+        if is_traditional(question):
+            text = to_traditional(text)
+        elif re.search(r"[\u4e00-\u9fff]", question):
+            text = to_simplified(text)
+        elif question:
+            text = "Comparison from the policy documents (quoted in Chinese):\n" + text
+        return Answer(
+            text=text,
+            answerable=True,
+            citations=[r.citation for r in filled],
+            passages=list(self._passages),
+            answerer=self.answerer,
+            notice=self.notice,
+            table=self.to_dict(),
+        )
 
     def to_markdown(self) -> str:
-        lines = [f"**{self.topic}**", "", "| 地区 | 规定 | 出处 |", "|---|---|---|"]
+        lines = [f"**{self.topic}**", "", "| 地区 | 措施 | 金额或条件 | 出处 |", "|---|---|---|---|"]
         for r in self.rows:
-            source = f"[{r.citation.n}] {r.citation.label()}" if r.citation else "—"
-            lines.append(f"| {r.jurisdiction} | {r.text.replace('|', '｜')} | {source.replace('|', '｜')} |")
+            source = f"[{r.citation.n}] {r.citation.label()}" if r.citation else (r.note or "—")
+            cells = [r.jurisdiction, r.measure or "—", r.text, source]
+            lines.append("| " + " | ".join(_md_cell(c) for c in cells) + " |")
         return "\n".join(lines)
+
+    def to_csv(self) -> str:
+        out = io.StringIO()
+        writer = csv.writer(out)
+        writer.writerow(["地区", "措施", "金额或条件", "数字", "出处", "原文段落"])
+        for r in self.rows:
+            c = r.citation
+            writer.writerow(
+                [r.jurisdiction, r.measure, r.text, "；".join(r.amounts), c.label() if c else r.note, c.text if c else ""]
+            )
+        return out.getvalue()
+
+
+def _md_cell(text: str) -> str:
+    return text.replace("|", "｜").replace("\n", " ")
+
+
+def measure_name(citation: Citation) -> str:
+    """The heading of the item a passage belongs to, without its numbering: 实施…梯度培育计划."""
+    path = [p for p in citation.clause_path() if p != citation.city]
+    if not path:
+        return ""
+    name = _MEASURE_PREFIX.sub("", path[-1]).strip()
+    return name or path[-1]
 
 
 def default_jurisdictions(engine: PolicyQueryEngine) -> list[str]:
@@ -54,6 +142,108 @@ def default_jurisdictions(engine: PolicyQueryEngine) -> list[str]:
     return places
 
 
+def split_topic(question: str, engine: PolicyQueryEngine) -> tuple[str, str, list[str]]:
+    """A comparison question -> (topic, the question asked of each place, the places it names).
+
+    The topic drops places, comparison and question words (a table title); the per-place question
+    keeps 多少/哪些 so the answerer still knows an amount or a list is wanted.
+    """
+    gazetteer = gazetteer_for(engine.retriever.catalog)
+    text = search_form(question)
+    places = gazetteer.find(text)
+    aliases = sorted({a for p in gazetteer.places if p.name in places for a in p.aliases}, key=len, reverse=True)
+    for alias in aliases:
+        pattern = rf"(?<![A-Za-z]){re.escape(alias)}(?![A-Za-z])" if alias.isascii() else re.escape(alias)
+        text = re.sub(pattern, _PLACE, text, flags=re.IGNORECASE)
+    text = _PLACE_LIST.sub(" ", text)
+    text = _COMPARISON_WORDS.sub(" ", text)
+    asked = _tidy(text)
+    topic = _tidy(_QUESTION_TAIL.sub(" ", text))
+    return (topic or question), (asked or question), places
+
+
+def _tidy(text: str) -> str:
+    text = re.sub(r"^\s*(?:(?:on|in|for|of|对|在|和|与|的)\s*)+", "", text.strip(), flags=re.IGNORECASE)
+    return re.sub(r"\s+", " ", text).strip(" 、,，和与及？?。")
+
+
+def _own_documents(engine: PolicyQueryEngine, place: str) -> tuple[list[str], bool]:
+    """Documents issued for ``place`` itself (else those of the places under it), and whether they are
+    national documents that speak for it (an NDRC practice of that city) instead."""
+    key = short_name(place)
+    docs = engine.retriever.catalog.documents
+    own = [d.doc_id for d in docs if d.jurisdiction and short_name(d.jurisdiction.split("/")[-1]) == key]
+    if place == NATIONAL:
+        return own or [d.doc_id for d in docs if d.jurisdiction == NATIONAL], False
+    if own:
+        return own, False
+    under = [d.doc_id for d in docs if any(short_name(p) == key for p in d.jurisdiction.split("/"))]
+    if under:
+        return under, False
+    cat = engine.retriever.catalog
+    speaking = {
+        n.metadata["doc_id"] for n in cat.nodes.values() if short_name(str(n.metadata.get("city", ""))) == key
+    }
+    return sorted(speaking), bool(speaking)
+
+
+def _row(place: str, text: str, nws: NodeWithScore, n: int) -> ComparisonRow:
+    citation = Citation.from_node(n, nws, quote=_MARKER.sub("", text).strip("…"))
+    return ComparisonRow(
+        jurisdiction=place,
+        text=text,
+        measure=measure_name(citation),
+        amounts=extract_numbers(text),
+        citation=citation,
+        numbers_verified=not unsupported_numbers(text, [passage_check_text(nws)]),
+    )
+
+
+def _extractive_cells(
+    engine: PolicyQueryEngine, question: str, retrieval: Retrieval, limit: int
+) -> list[tuple[str, NodeWithScore]]:
+    """Sentences stating the topic's core idea; a figure of the asked kind preferred, not required
+    (降低担保费率 is still that city's rule on guarantee fees)."""
+    cat = engine.retriever.catalog
+    answerer = ExtractiveAnswerer(min_coverage=CELL_MIN_COVERAGE)
+    plans = [retrieval.plan]
+    if "number" in retrieval.plan.kinds:
+        plans.append(replace(retrieval.plan, kinds=retrieval.plan.kinds - {"number"}))
+    for plan in plans:
+        found = answerer.supporting_sentences(
+            question,
+            retrieval.nodes[:6],
+            limit=limit,
+            require_core=True,
+            plan=plan,
+            idf=idf_from_bm25(cat.bm25, len(cat.node_ids)),
+        )
+        if found:
+            return [(c.text, retrieval.nodes[c.passage_index - 1]) for c in found]
+    return []
+
+
+def _llm_cells(
+    engine: PolicyQueryEngine, question: str, retrieval: Retrieval, limit: int
+) -> tuple[list[tuple[str, NodeWithScore]], str, str]:
+    """Cells drafted by the LLM answerer: one per cited sentence, numbers already checked by it."""
+    cat = engine.retriever.catalog
+    ans = engine.answerer.answer(
+        question, retrieval.nodes, plan=retrieval.plan, idf=idf_from_bm25(cat.bm25, len(cat.node_ids))
+    )
+    if not ans.answerable:
+        return [], ans.answerer, ans.notice
+    cells: list[tuple[str, NodeWithScore]] = []
+    for sentence in split_sentences(ans.text):
+        markers = cited_markers(sentence)
+        text = _MARKER.sub("", sentence).strip(" -\n")
+        if markers and text and 0 < markers[0] <= len(ans.passages):
+            cells.append((text, ans.passages[markers[0] - 1]))
+        if len(cells) >= limit:
+            break
+    return cells, ans.answerer, ans.notice
+
+
 def compare(
     topic: str,
     jurisdictions: list[str] | None = None,
@@ -62,36 +252,44 @@ def compare(
     engine: PolicyQueryEngine | None = None,
     measures_per_place: int = 2,
 ) -> Comparison:
-    """What each jurisdiction's documents say about ``topic``, as rows with their own citations."""
+    """What each jurisdiction's own documents say about ``topic``, as rows with their own citations.
+
+    ``topic`` may be a whole question ("温州、乐清对小升规企业分别怎么奖励？"): the places it names are
+    compared when ``jurisdictions`` is not given, else every place that has documents.
+    """
     engine = engine or build_query_engine(settings)
     topic, _ = prepare_question(topic, engine.settings)
-    answerer = ExtractiveAnswerer()
-    cat = engine.retriever.catalog
-    idf = idf_from_bm25(cat.bm25, len(cat.node_ids))
-    result = Comparison(topic=topic)
+    core, asked, named = split_topic(topic, engine)
+    places = list(jurisdictions or named or default_jurisdictions(engine))
+    result = Comparison(topic=core)
+    use_llm = engine.settings.llm_enabled
+    notices: list[str] = []
     n = 0
-    for place in jurisdictions or default_jurisdictions(engine):
-        try:
-            retrieval = engine.retriever.retrieve_detailed(f"{place} {topic}", Filters(jurisdictions=[place]))
-        except UnknownFilterError:  # no document of that place at all
-            found = []
+    for place in places:
+        docs, by_city = _own_documents(engine, place)
+        if not docs:
+            result.rows.append(ComparisonRow(jurisdiction=place, text=NOT_MENTIONED, note=NO_DOCUMENTS))
+            continue
+        question = f"{place} {asked}"
+        retrieval = engine.retriever.retrieve_detailed(question, Filters(documents=docs))
+        if by_city:  # only the national practices that speak for this place
+            key = short_name(place)
+            kept = [n for n in retrieval.nodes if short_name(str(n.node.metadata.get("city", ""))) == key]
+            retrieval = replace(retrieval, nodes=kept)
+        if use_llm:
+            cells, result.answerer, notice = _llm_cells(engine, question, retrieval, measures_per_place)
+            if notice and notice not in notices:
+                notices.append(notice)
         else:
-            found = answerer.supporting_sentences(
-                topic, retrieval.nodes[:6], limit=measures_per_place, plan=retrieval.plan, idf=idf
-            )
-        if not found:
+            cells = _extractive_cells(engine, question, retrieval, measures_per_place)
+        if not cells:
             result.rows.append(ComparisonRow(jurisdiction=place, text=NOT_MENTIONED))
             continue
-        for cand in found:
-            nws = retrieval.nodes[cand.passage_index - 1]
+        for text, nws in cells:
             n += 1
-            ok = not unsupported_numbers(cand.text, [passage_check_text(nws)])
-            result.rows.append(
-                ComparisonRow(
-                    jurisdiction=place,
-                    text=cand.text,
-                    citation=Citation.from_node(n, nws, quote=cand.text.strip("…")),
-                    numbers_verified=ok,
-                )
-            )
+            row = _row(place, text, nws, n)
+            row.note = PRACTICE_NOTE if by_city else ""
+            result.rows.append(row)
+            result._passages.append(nws)
+    result.notice = "；".join(notices)
     return result

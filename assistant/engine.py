@@ -24,6 +24,10 @@ from assistant.settings import Settings, get_settings
 logger = logging.getLogger(__name__)
 
 
+# "各地…" asks every place; "哪个城市做了…" asks for one place and is answered as a normal question.
+_ALL_PLACES = re.compile(r"各地|各城市|各个城市|各市|each city|every city|across (?:the )?cities", re.I)
+
+
 class InvalidQuestionError(ValueError):
     """The question cannot be asked as given; the message says why in words a user can act on."""
 
@@ -109,12 +113,32 @@ class PolicyQueryEngine(BaseQueryEngine):
         }
         return ans
 
+    def comparison_places(self, text: str, retrieval: Retrieval, filters: Filters | None) -> list[str] | None:
+        """Places to answer as a table: two or more named, or 各地 with none; None for other questions."""
+        filters = filters if filters is not None else self.filters
+        if filters.documents:
+            return None
+        plan = retrieval.plan
+        if len(plan.places) >= 2 and "comparison" in plan.kinds:
+            return list(plan.places)
+        if not plan.places and not plan.unknown_places and _ALL_PLACES.search(text):
+            return list(filters.jurisdictions) or []
+        return None
+
+    def _answer(self, text: str, retrieval: Retrieval, filters: Filters | None) -> Answer:
+        places = self.comparison_places(text, retrieval, filters)
+        if places is not None:
+            from assistant.comparing import compare
+
+            return compare(text, places or None, engine=self).to_answer(text)
+        return self.answerer.answer(text, retrieval.nodes, **self._context(retrieval))
+
     def answer(self, question: str, filters: Filters | None = None) -> tuple[Answer, Retrieval, str]:
         """The answer, the retrieval behind it, and the cleaned question."""
         t0 = time.perf_counter()
         text, notice, retrieval, declined = self._retrieve(question, filters)
         t1 = time.perf_counter()
-        ans = declined or self.answerer.answer(text, retrieval.nodes, **self._context(retrieval))
+        ans = declined or self._answer(text, retrieval, filters)
         return self._finish(ans, notice, retrieval, t0, t1), retrieval, text
 
     def stream_answer(self, question: str, filters: Filters | None = None) -> Iterator[str | Answer]:
@@ -122,6 +146,8 @@ class PolicyQueryEngine(BaseQueryEngine):
         t0 = time.perf_counter()
         text, notice, retrieval, final = self._retrieve(question, filters)
         t1 = time.perf_counter()
+        if final is None and self.comparison_places(text, retrieval, filters) is not None:
+            final = self._answer(text, retrieval, filters)
         if final is not None:
             yield final.text
         else:

@@ -229,7 +229,8 @@ def plan_query(
     translations = english_terms(lower) if english else []
     extras += translations + [t for zh in translations for t in expand(zh)]
     places = gazetteer.find(text)
-    named = _named_documents(text, documents)
+    place_names = [a for p in gazetteer.places for a in p.aliases if not a.isascii()]
+    named = _named_documents(text, documents, place_names)
     plan = QueryPlan(
         raw=question,
         text=text,
@@ -246,14 +247,74 @@ def plan_query(
     return plan
 
 
-def _named_documents(text: str, documents: list[tuple[str, str, str]]) -> list[str]:
-    named: list[str] = []
-    numbers = {re.sub(r"\s+", "", m.group(0)) for m in _DOC_NUMBER.finditer(text)}
+_DOC_KIND = re.compile(r"实施意见|若干意见|若干举措|若干措施|典型做法|意见|举措|措施|做法|办法|方案|通知|文件")
+_NUMBER_PARTS = re.compile(r"([\u4e00-\u9fff]{0,8})[〔\[［(（]?\s*(\d{4})\s*[〕\]］)）年]?\s*第?\s*(\d+)\s*号")
+_SHORT_NUMBER = re.compile(r"(?<!\d)(\d{1,4})号(?:文|文件)")
+ABBREVIATION_MIN_CHARS = 4
+
+
+def _number_key(doc_number: str) -> tuple[str, str, str] | None:
+    """(issuer prefix, year, serial) so 乐政办发〔2023〕43号 and 乐政办发[2023]43号 compare equal."""
+    m = _NUMBER_PARTS.search(search_form(doc_number))
+    return (m.group(1), m.group(2), m.group(3)) if m else None
+
+
+def _names_by_number(text: str, documents: list[tuple[str, str, str]]) -> list[str]:
+    asked = [k for m in _NUMBER_PARTS.finditer(text) if (k := _number_key(m.group(0)))]
+    named = []
+    for doc_id, _, doc_number in documents:
+        key = _number_key(doc_number) if doc_number else None
+        if key and any(a[1:] == key[1:] and (not a[0] or key[0].endswith(a[0])) for a in asked):
+            named.append(doc_id)
+    if named or asked:
+        return named
+    serials = set(_SHORT_NUMBER.findall(text))  # "43号文": only when one document has that serial
+    hits = [d for d, _, n in documents if n and (k := _number_key(n)) and k[2] in serials]
+    return hits if len(hits) == 1 else []
+
+
+def _title_core(title: str, places: list[str]) -> str:
+    core = search_form(title)
+    for place in sorted(places, key=len, reverse=True):
+        core = core.replace(place, "")
+    return core
+
+
+def _longest_common(a: str, b: str) -> str:
+    best = ""
+    for i in range(len(a)):
+        j = i + len(best) + 1
+        while j <= len(a) and a[i:j] in b:
+            best = a[i:j]
+            j += 1
+    return best
+
+
+def _names_by_abbreviation(text: str, documents: list[tuple[str, str, str]], places: list[str]) -> list[str]:
+    """A distinctive run of a title's words followed by a document word: 友好城市实施意见, 朔州若干意见."""
+    cores = {doc_id: _title_core(title, places) for doc_id, title, _ in documents}
+    named = []
+    for doc_id, core in cores.items():
+        run = _longest_common(text, core)
+        if len(run) < ABBREVIATION_MIN_CHARS or any(run in c for d, c in cores.items() if d != doc_id):
+            continue
+        end = text.find(run) + len(run)
+        if _DOC_KIND.search(run) or _DOC_KIND.match(text, end) or _DOC_KIND.search(text[end : end + 6]):
+            named.append(doc_id)
+    return named
+
+
+def _named_documents(
+    text: str, documents: list[tuple[str, str, str]], places: list[str] | None = None
+) -> list[str]:
+    """Documents a question names by 文号, full or quoted title, or a distinctive abbreviation of it."""
+    text = search_form(text)
+    named = _names_by_number(text, documents)
     quoted = re.findall(r"《([^》]{4,})》", text)
-    for doc_id, title, doc_number in documents:
+    for doc_id, title, _ in documents:
         title_s = search_form(title)
-        if doc_number and any(search_form(doc_number) == search_form(n) for n in numbers):
+        if doc_id not in named and title_s and (title_s in text or any(q in title_s or title_s in q for q in quoted)):
             named.append(doc_id)
-        elif title_s and (title_s in text or any(q in title_s or title_s in q for q in quoted)):
-            named.append(doc_id)
+    if not named:
+        named = _names_by_abbreviation(text, documents, places or [])
     return named

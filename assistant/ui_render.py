@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from assistant.answers import Answer, Citation
+from assistant.answers import Answer, Citation, display_date
 
 EXTRACTIVE_LABEL = "离线摘录"
 NOT_FOUND_LABEL = "未在文件中找到"
@@ -120,7 +120,11 @@ def render_answer(turn: Turn) -> str:
         if not answer.answerable:
             parts.append(f'<div class="pqa-notfound">{NOT_FOUND_LABEL}</div>')
         body = linkify_markers(_paragraphs(esc(answer.text)), turn.number, answer.citations)
-        parts.append(f'<div class="pqa-text">{body}</div>')
+        if answer.table:
+            parts.append(render_table(answer.table, turn.number))
+            parts.append(f'<div class="pqa-text pqa-table-text">{body}</div>')
+        else:
+            parts.append(f'<div class="pqa-text">{body}</div>')
         meta = [answerer_label(answer.answerer)]
         if turn.seconds is not None:
             meta.append(f"用时 {turn.seconds:.1f} 秒")
@@ -132,21 +136,47 @@ def render_answer(turn: Turn) -> str:
     return "".join(parts)
 
 
+def render_table(table: dict, turn: int) -> str:
+    """A comparison as an HTML table: place, measure, what the document says, linked source [n]."""
+    head = "".join(f"<th>{h}</th>" for h in ("地区", "措施", "金额或条件", "出处"))
+    rows = []
+    for r in table.get("rows", []):
+        c = r.get("citation")
+        if c:
+            source = (
+                f'<a class="pqa-cite" href="#{source_anchor(turn, c["n"])}" title="{esc(c.get("title", ""))}">'
+                f'[{c["n"]}]</a>'
+            )
+        else:
+            source = esc(r.get("note") or "—")
+        cls = "" if c else ' class="pqa-missing"'
+        note = f'<div class="pqa-cell-note">{esc(r["note"])}</div>' if c and r.get("note") else ""
+        rows.append(
+            f"<tr{cls}><td>{esc(r.get('jurisdiction', ''))}</td><td>{esc(r.get('measure') or '—')}</td>"
+            f"<td>{esc(r.get('text', ''))}{note}</td><td>{source}</td></tr>"
+        )
+    title = f'<div class="pqa-table-title">{esc(table.get("topic", ""))}</div>' if table.get("topic") else ""
+    return (
+        f'<div class="pqa-table-wrap">{title}<table class="pqa-table"><thead><tr>{head}</tr></thead>'
+        f"<tbody>{''.join(rows)}</tbody></table></div>"
+    )
+
+
 def render_citation(turn: int, c: Citation) -> str:
     meta = [
         f"{name}：{esc(value)}"
-        for name, value in (("发文机关", c.issuer), ("文号", c.doc_number), ("日期", c.date))
+        for name, value in (("发文机关", c.issuer), ("文号", c.doc_number), ("日期", display_date(c.date)))
         if value
     ]
-    title = f"《{esc(c.title)}》" if c.title else esc(c.file)
+    title = f"《{esc(c.document_title())}》" if c.title else esc(c.file)
     parts = [
         f'<article class="pqa-src" id="{source_anchor(turn, c.n)}">',
         f'<div class="pqa-src-head"><span class="pqa-n">[{c.n}]</span> <span class="pqa-title">{title}</span></div>',
     ]
     if meta:
         parts.append(f'<div class="pqa-src-meta">{" · ".join(meta)}</div>')
-    if c.section:
-        parts.append(f'<div class="pqa-src-section">{esc(c.section)}</div>')
+    if path := c.clause_path():
+        parts.append(f'<div class="pqa-src-section">{esc(" › ".join(path))}</div>')
     parts.append(f'<blockquote class="pqa-passage">{highlight(c.text, c.quote)}</blockquote></article>')
     return "".join(parts)
 
@@ -196,6 +226,13 @@ a.pqa-cite { text-decoration: none; font-weight: 600; padding: 0 1px; cursor: po
 .pqa-src-meta, .pqa-src-section { font-size: 0.8em; color: var(--body-text-color-subdued); }
 .pqa-passage { margin: 6px 0 0; padding-left: 8px; border-left: 3px solid var(--border-color-primary); font-size: 0.9em; white-space: normal; overflow-wrap: anywhere; }
 .pqa-passage mark { background: #ffe58f; color: inherit; padding: 0 1px; }
+.pqa-table-wrap { overflow-x: auto; margin: 4px 0; }
+.pqa-table-title { font-weight: 600; margin-bottom: 4px; }
+table.pqa-table { border-collapse: collapse; font-size: 0.9em; width: 100%; }
+table.pqa-table th, table.pqa-table td { border: 1px solid var(--border-color-primary); padding: 4px 6px; vertical-align: top; text-align: left; }
+table.pqa-table tr.pqa-missing td { color: var(--body-text-color-subdued); }
+.pqa-cell-note { font-size: 0.8em; color: var(--body-text-color-subdued); }
+.pqa-table-text { display: none; }
 .pqa-empty { color: var(--body-text-color-subdued); font-size: 0.9em; }
 details.pqa-turn summary { cursor: pointer; font-size: 0.9em; margin: 6px 0; }
 #pqa-sources-col { max-height: 85vh; overflow-y: auto; }

@@ -48,7 +48,7 @@ def test_answer_has_citations_and_sources(client: Client) -> None:
     assert "<" not in text  # plain answer text for API users
     assert 'id="pqa-src-1-1"' in sources and 'id="pqa-src-1-2"' in sources
     assert "《温州市关于推动小微企业升规的若干政策》" in sources
-    assert "温政发〔2023〕5号" in sources and "温州市人民政府" in sources and "2023-03-01" in sources
+    assert "温政发〔2023〕5号" in sources and "温州市人民政府" in sources and "2023年3月1日" in sources
     assert f"<mark>{WZ_QUOTE}</mark>" in sources
 
 
