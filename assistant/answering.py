@@ -83,7 +83,7 @@ class Candidate:
 # supporting_sentences(require_core=True) accepts a sentence without the topic's rarest idea only when
 # that idea is a small part of the question and the sentence covers most of the rest.
 CORE_WAIVER_COVERAGE = 0.6
-CORE_WAIVER_SHARE = 0.4
+CORE_WAIVER_SHARE = 0.0
 DISAGREEMENT_SCORE = 0.85  # a rival statement must answer nearly as well as the best one
 
 # Words that carry the form of a question, not its topic.
@@ -93,7 +93,7 @@ QUESTION_WORDS = frozenset(
     "相关 有关 方面 情况 规定 政策 文件 措施 举措 意见 要求 内容 一般 目前 现在 今年 当前 我 我们 我的 你 您 他们 "
     "城市 地方 地区 哪座 哪一个 几 几个 怎样才能 如何才能 还 又 再 也 就 才 最 更 比较 多 少 大 小 对 在 和 与 及 "
     "不同 区别 差异 相同 一样 对比 相比 共同 异同 怎么比 力度 标准 分别是 这些 那些 这个 那个 其中 "
-    "采用 采取 通过 进行 实行 开展 做 做了 搞 推出 出台 有何 哪种 哪类 "
+    "采用 采取 通过 进行 实行 开展 做 做了 搞 推出 出台 有何 哪种 哪类 之类 之类的 这类 一类 有没有 没有 相关规定 能不能 不能 可不可以 是不是 会不会 行不行 "
     "the a an of to in on for and or is are was what which how many much does do did by with from at as that "
     "this be can could should will would any there their its it they policy policies document documents".split()
 )  # fmt: skip
@@ -130,9 +130,16 @@ def number_units(sentence: str) -> set[str]:
     return {unit for unit, pattern in _NUMBER_UNITS if pattern.search(sentence)}
 
 
+_EXAMPLE_AFTER = re.compile(r"\s*(?:之类|这类|一类|这样|那样|等|等等|類|之類|這類|這樣)")
+
+
 def quoted_terms(question: str) -> list[str]:
     """Names the user quotes (“科创飞地”, 「小升規」): an answer must be about exactly that name."""
-    found = re.findall(r"[“\"「『‘']([^”\"」』’']{2,20})[”\"」』’']", question)
+    found = [
+        m.group(1)
+        for m in re.finditer(r"[“\"「『‘']([^”\"」』’']{2,20})[”\"」』’']", question)
+        if not _EXAMPLE_AFTER.match(question, m.end())  # “首违不罚”之类的: an example, not a required name
+    ]
     return [search_form(t).lower() for t in found]
 
 

@@ -36,7 +36,9 @@ _COMPARISON_WORDS = re.compile(
 )
 _PLACE = "\x00"
 _PLACE_LIST = re.compile(r"\x00(?:\s*(?:,|、|，|和|与|及|以及|and|&)?\s*\x00)*", re.IGNORECASE)
-_QUESTION_TAIL = re.compile(r"(?:上|方面)?(?:有什么|有哪些|有何|是什么|是多少|怎么|如何|怎样|什么|多少|哪些)|[吗呢？?]")
+_QUESTION_TAIL = re.compile(
+    r"(?:上|方面)?(?:有没有|有什么|有哪些|有何|是什么|是多少|怎么|如何|怎样|什么|多少|哪些)(?:相关)?(?:规定|政策)?|[吗呢？?]"
+)
 _MEASURE_PREFIX = re.compile(
     r"^(?:序号\s*\d+\s*|典型做法\s*第\s*\d+\s*项\s*|[（(][一二三四五六七八九十]+[）)]\s*|\d+[.、．]\s*|[一二三四五六七八九十]+、\s*)+"
 )
@@ -164,7 +166,8 @@ def split_topic(question: str, engine: PolicyQueryEngine) -> tuple[str, str, lis
 
 def _tidy(text: str) -> str:
     text = re.sub(r"^\s*(?:(?:on|in|for|of|对|在|和|与|的)\s*)+", "", text.strip(), flags=re.IGNORECASE)
-    return re.sub(r"\s+", " ", text).strip(" 、,，和与及？?。")
+    text = re.sub(r"\s+的$", "", re.sub(r"\s+", " ", text).strip(" 、,，和与及？?。"))
+    return text.strip()
 
 
 def _own_documents(engine: PolicyQueryEngine, place: str) -> tuple[list[str], bool]:

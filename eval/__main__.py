@@ -1,4 +1,4 @@
-"""Command line of the evaluation harness: ``python -m eval run|bench|diff``.
+"""Command line of the evaluation harness: ``python -m eval run|bench|diff|load|decisions``.
 
 Exit codes: 0 success, 1 the quality gate failed, 2 bad input (question file, thresholds, options).
 """
@@ -26,6 +26,8 @@ logger = logging.getLogger("eval")
 
 DEFAULT_QUESTIONS = PROJECT_ROOT / "eval" / "questions.jsonl"
 REPORTS_DIR = PROJECT_ROOT / "eval" / "reports"
+DEFAULT_COMPARISONS = PROJECT_ROOT / "eval" / "comparisons.jsonl"
+DEFAULT_PROFILES = PROJECT_ROOT / "eval" / "profiles.jsonl"
 
 
 def _timestamp_dir(prefix: str = "") -> Path:
@@ -72,6 +74,22 @@ def _parser() -> argparse.ArgumentParser:
     diff = sub.add_parser("diff", help="questions whose answer, citations or scores changed between two runs")
     diff.add_argument("run_a", type=Path)
     diff.add_argument("run_b", type=Path)
+
+    dec = sub.add_parser(
+        "decisions", help="score comparison tables and eligibility checks on the hand-labelled sets"
+    )
+    dec.add_argument("--comparisons", type=Path, default=DEFAULT_COMPARISONS, help="comparison items (JSONL)")
+    dec.add_argument("--profiles", type=Path, default=DEFAULT_PROFILES, help="labelled profiles (JSONL)")
+    dec.add_argument("--only", choices=("comparisons", "profiles"), help="score one of the two sets")
+    dec.add_argument("--corpus", type=Path, help="corpus folder (default: settings)")
+    dec.add_argument("--index-dir", type=Path, help="product index folder (default: settings)")
+    dec.add_argument("--out", type=Path, help="report folder (default eval/reports/decisions-<timestamp>/)")
+    dec.add_argument(
+        "--comparison-input",
+        choices=["question", "topic"],
+        default="question",
+        help="send each comparison item's question (as typed by a user) or its short topic to compare()",
+    )
 
     from eval.load import add_load_parser
 
@@ -207,6 +225,94 @@ def cmd_diff(args: argparse.Namespace) -> int:
     return 0
 
 
+def _product_api(package: Any, name: str, module: str) -> Any:
+    """``assistant.<name>``, else ``<module>.<name>`` (a build that does not export it yet), else None."""
+    api = getattr(package, name, None)
+    if api is None:
+        import importlib
+
+        try:
+            api = getattr(importlib.import_module(module), name, None)
+        except ImportError:
+            api = None
+    return api
+
+
+def cmd_decisions(args: argparse.Namespace) -> int:
+    """assistant.compare / assistant.match on the labelled sets; exit 2 on bad input or a missing API."""
+    from eval.decisions import (
+        DecisionSetError,
+        comparisons_table,
+        load_comparisons,
+        load_profiles,
+        profiles_table,
+        run_comparisons,
+        run_profiles,
+        summarize_comparisons,
+        summarize_profiles,
+        write_decisions,
+    )
+
+    want_comp, want_prof = args.only in (None, "comparisons"), args.only in (None, "profiles")
+    try:
+        comparisons = load_comparisons(args.comparisons) if want_comp else []
+        profiles = load_profiles(args.profiles) if want_prof else []
+    except DecisionSetError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+    import assistant
+    from assistant.settings import Settings
+
+    compare = _product_api(assistant, "compare", "assistant.comparing") if want_comp else None
+    match = _product_api(assistant, "match", "assistant.matching") if want_prof else None
+    for wanted, api, name, other in (
+        (want_comp, compare, "compare", "profiles"),
+        (want_prof, match, "match", "comparisons"),
+    ):
+        if wanted and api is None:
+            print(
+                f"error: assistant.{name} is not available in this build (try --only {other})",
+                file=sys.stderr,
+            )
+            return 2
+    overrides: dict[str, Any] = {}
+    if args.corpus:
+        overrides["corpus_dir"] = args.corpus
+    if args.index_dir:
+        overrides["index_dir"] = args.index_dir
+    settings = Settings(**overrides)
+    print("preparing the index (a cold index embeds the corpus: minutes)", file=sys.stderr)
+    try:
+        engine = assistant.build_query_engine(settings)
+    except Exception as exc:  # index busy/corrupt, unreadable corpus...: the product's message names the fix
+        print(f"error: cannot prepare the engine: {exc}", file=sys.stderr)
+        return 2
+
+    report: dict[str, Any] = {}
+    if want_comp:
+        scores = run_comparisons(
+            comparisons, lambda topic, juris: compare(topic, juris, engine=engine), ask=args.comparison_input
+        )
+        summary = summarize_comparisons(scores)
+        report["comparisons"] = {"file": str(args.comparisons), "summary": summary, "items": scores}
+        print(f"\ncomparisons: {len(scores)} items from {args.comparisons}")
+        print(comparisons_table(scores, summary))
+    if want_prof:
+        scores = run_profiles(profiles, lambda profile: match(profile, engine=engine))
+        summary = summarize_profiles(scores)
+        report["profiles"] = {"file": str(args.profiles), "summary": summary, "items": scores}
+        print(f"\nprofiles: {len(scores)} from {args.profiles}")
+        print(profiles_table(scores, summary))
+    errors = sum(1 for part in report.values() for s in part["items"] if s.get("error"))
+    if errors:
+        print(f"warning: {errors} item(s) raised; see 'error' in decisions.json", file=sys.stderr)
+    out_dir = args.out or _timestamp_dir("decisions-")
+    write_decisions(report, out_dir)
+    print(f"report: {out_dir}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     handler = logging.StreamHandler()
@@ -215,9 +321,13 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, handlers=[handler])
     if args.command == "load":
         return args.func(args)
-    handler = {"run": cmd_run, "bench": cmd_bench, "bench-side": cmd_bench_side, "diff": cmd_diff}[
-        args.command
-    ]
+    handler = {
+        "run": cmd_run,
+        "bench": cmd_bench,
+        "bench-side": cmd_bench_side,
+        "diff": cmd_diff,
+        "decisions": cmd_decisions,
+    }[args.command]
     return handler(args)
 
 
