@@ -283,7 +283,10 @@ def test_runners_record_errors_and_pass_the_right_arguments() -> None:
 
     items = [parse_comparison(ITEM), parse_comparison({**ITEM, "id": "t2", "jurisdictions": None})]
     scores = run_comparisons(items, compare)
-    assert calls == [("小升规奖励", ["甲市", "乙市", "丙市"]), ("小升规奖励", None)]
+    question = ITEM["question"]
+    assert calls == [(question, ["甲市", "乙市", "丙市"]), (question, None)]
+    run_comparisons(items[:1], compare, ask="topic")
+    assert calls[-1] == ("小升规奖励", ["甲市", "乙市", "丙市"])
     assert scores[0]["cell_precision"] == 1.0 and not scores[0]["error"]
     assert scores[1]["error"] == "RuntimeError: index busy" and scores[1]["filled_places"] == 0
     assert summarize_comparisons(scores)["mean"]["cell_precision"] == 1.0
