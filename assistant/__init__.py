@@ -4,6 +4,8 @@
     engine = assistant.build_query_engine()
     r = engine.query("温州对首次小升规企业奖励多少？")
     print(r.response, r.metadata["answerable"], r.source_nodes[0].node.metadata["section"])
+    print(assistant.compare("温州、聊城对小升规企业分别怎么奖励？").to_markdown())
+    print(assistant.match("乐清的一家制造业企业，120人，年营收5000万元，专精特新").to_markdown())
 """
 
 import logging
@@ -24,6 +26,8 @@ from assistant.engine import (  # noqa: E402
     build_query_engine,
 )
 from assistant.indexing import IndexReport, update_index  # noqa: E402
+from assistant.matching import MatchResult, MeasureMatch, match  # noqa: E402
+from assistant.profiles import Profile, ProfileError  # noqa: E402
 from assistant.retrieval import Filters, HybridRetriever, UnknownFilterError, build_retriever  # noqa: E402
 
 logging.getLogger(__name__).addHandler(logging.NullHandler())
@@ -48,8 +52,12 @@ __all__ = [
     "Filters",
     "HybridRetriever",
     "InvalidQuestionError",
+    "MatchResult",
+    "MeasureMatch",
     "PolicyChatEngine",
     "PolicyQueryEngine",
+    "Profile",
+    "ProfileError",
     "Settings",
     "UnknownFilterError",
     "build_answerer",
@@ -60,5 +68,6 @@ __all__ = [
     "ensure_index",
     "get_settings",
     "list_documents",
+    "match",
     "update_index",
 ]

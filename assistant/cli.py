@@ -7,12 +7,17 @@ import json
 import logging
 import sys
 from pathlib import Path
+from typing import Any
 
 from assistant.settings import Settings, get_settings, prepare_offline_environment
 
 prepare_offline_environment()
 
 EXIT_USAGE = 2
+
+
+class UsageError(ValueError):
+    """The command was called in a way it cannot serve; the message says how to call it."""
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -93,21 +98,50 @@ def cmd_ask(args: argparse.Namespace) -> int:
     if ans.citations:
         print("\n来源：")
         for c in ans.citations:
-            print(f"[{c.n}] {c.label()}" + (f"（{c.date}）" if c.date else ""))
+            print(f"[{c.n}] {c.label()}")
             if args.show_sources:
                 print(f"    {c.text}\n")
     return 0
+
+
+def _emit(args: argparse.Namespace, result: Any) -> None:
+    """Print or write a table result as Markdown, CSV (Excel-ready: BOM in files) or JSON."""
+    fmt = "json" if args.json else args.format
+    if fmt == "json":
+        text = json.dumps(result.to_dict(), ensure_ascii=False, indent=2)
+    elif fmt == "csv":
+        text = result.to_csv()
+    else:
+        text = result.to_markdown()
+    if args.output:
+        path = Path(args.output)
+        try:
+            path.write_text(text, encoding="utf-8-sig" if fmt == "csv" else "utf-8")
+        except OSError as exc:
+            raise UsageError(f"无法写入 {path}：{exc.strerror or type(exc).__name__}") from None
+        print(f"已写入 {path}")
+    else:
+        print(text)
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
     from assistant.comparing import compare
     from assistant.engine import build_query_engine
 
-    result = compare(args.topic, args.jurisdiction or None, engine=build_query_engine(_settings(args)))
-    if args.json:
-        print(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
-    else:
-        print(result.to_markdown())
+    _emit(args, compare(args.topic, args.jurisdiction or None, engine=build_query_engine(_settings(args))))
+    return 0
+
+
+def cmd_match(args: argparse.Namespace) -> int:
+    from assistant.engine import build_query_engine
+    from assistant.matching import match
+    from assistant.profiles import Profile
+
+    if bool(args.profile) == bool(args.text):
+        raise UsageError("请给出企业画像文件（profile.toml）或用 --text 描述企业，二者选一。")
+    profile = Profile.from_toml(Path(args.profile)) if args.profile else args.text  # a sentence: corpus places
+    result = match(profile, engine=build_query_engine(_settings(args)), include_unmet=args.all)
+    _emit(args, result)
     return 0
 
 
@@ -170,8 +204,15 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("compare", help="各地对同一主题的规定对比（每格附出处）")
     s.add_argument("topic")
     s.add_argument("--jurisdiction", action="append", help="参与对比的地区（可重复；默认所有有文件的地区）")
-    s.add_argument("--json", action="store_true")
+    _table_options(s)
     s.set_defaults(func=cmd_compare)
+
+    s = sub.add_parser("match", help="政策找人：列出适用于某企业的措施（逐条标明条件是否满足）")
+    s.add_argument("profile", nargs="?", help="企业画像 TOML 文件（字段见 README）")
+    s.add_argument("--text", help="用一句话描述企业，代替画像文件")
+    s.add_argument("--all", action="store_true", help="也列出不符合条件的措施")
+    _table_options(s)
+    s.set_defaults(func=cmd_match)
 
     s = sub.add_parser("docs", help="列出已索引的文件")
     s.set_defaults(func=cmd_docs)
@@ -186,6 +227,12 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _table_options(s: argparse.ArgumentParser) -> None:
+    s.add_argument("--format", choices=["markdown", "csv", "json"], default="markdown")
+    s.add_argument("--json", action="store_true", help="同 --format json")
+    s.add_argument("--output", "-o", help="写入文件而不是打印（CSV 带 BOM，可直接用 Excel 打开）")
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     settings = get_settings()
@@ -196,12 +243,13 @@ def main(argv: list[str] | None = None) -> int:
     from assistant.engine import InvalidQuestionError
     from assistant.indexing import EmbedderMismatchError, IndexBusyError
     from assistant.layout import IndexCorruptError, IndexMissingError
+    from assistant.profiles import ProfileError
     from assistant.retrieval import UnknownFilterError
     from assistant.store import StoreUnavailableError
 
     try:
         return args.func(args)
-    except (InvalidQuestionError, UnknownFilterError) as exc:
+    except (InvalidQuestionError, UnknownFilterError, UsageError, ProfileError) as exc:
         print(f"错误：{exc}", file=sys.stderr)
         return EXIT_USAGE
     except (IndexCorruptError, IndexMissingError, EmbedderMismatchError, IndexBusyError, StoreUnavailableError) as exc:

@@ -26,6 +26,7 @@ import gradio as gr  # noqa: E402
 from assistant.answers import Answer  # noqa: E402
 from assistant.engine import InvalidQuestionError  # noqa: E402
 from assistant.retrieval import UnknownFilterError  # noqa: E402
+from assistant.ui_match import MATCH_CSS, Matcher, build_match_tab, default_matcher, place_finder  # noqa: E402
 from assistant.ui_render import (  # noqa: E402
     CSS,
     EMPTY_SOURCES,
@@ -183,8 +184,9 @@ def build_app(
     chat_engine_factory: ChatEngineFactory | None = None,
     documents: Sequence[Any] | None = None,
     engine_source: EngineSource | None = None,
+    matcher: Matcher | None = None,
 ) -> gr.Blocks:
-    """The Blocks app. Tests pass a fake ``chat_engine_factory`` and ``documents``."""
+    """The Blocks app: a chat tab and a 政策找人 tab. Tests pass a fake ``chat_engine_factory`` and ``documents``."""
     settings = settings or get_settings()
     if documents is None:
         import assistant
@@ -229,14 +231,14 @@ def build_app(
 
     theme = gr.themes.Soft(font=FONTS, font_mono=MONO_FONTS)
     with gr.Blocks(title=TITLE, fill_width=True, analytics_enabled=False) as demo:
-        demo.pqa_launch_kwargs = {"css": CSS, "head": HEAD_JS, "theme": theme}  # type: ignore[attr-defined]
+        demo.pqa_launch_kwargs = {"css": CSS + MATCH_CSS, "head": HEAD_JS, "theme": theme}  # type: ignore[attr-defined]
         state = gr.State(None)
         gr.HTML(
             f'<div class="pqa-header"><h1 style="margin:0">{TITLE}</h1>'
             f'<div class="pqa-filters">依据所收录的惠企政策文件回答；点击回答中的 [1]、[2] 查看原文。'
             f"回答方式：{answerer}</div></div>"
         )
-        with gr.Row(equal_height=False):
+        with gr.Tab("政策问答", elem_id="pqa-tab-chat"), gr.Row(equal_height=False):
             with gr.Column(scale=3, min_width=320):
                 with gr.Accordion("筛选（用于下一个问题）", open=False):
                     with gr.Row():
@@ -271,6 +273,13 @@ def build_app(
             with gr.Column(scale=2, min_width=300, elem_id="pqa-sources-col"):
                 gr.Markdown("### 来源")
                 sources = gr.HTML(EMPTY_SOURCES, label="sources", elem_id="pqa-sources")
+
+        with gr.Tab("政策找人", elem_id="pqa-tab-match"):
+            local_places = [part for _, part in place_choices if part != "全国"]
+            if matcher is None:
+                build_match_tab(local_places, default_matcher(settings), place_finder(settings))
+            else:
+                build_match_tab(local_places, matcher)
 
         gr.on(
             triggers=[box.submit, send.click],

@@ -157,3 +157,38 @@ def test_phone_width_filters_and_unanswerable(browser, app_url: str) -> None:
     assert width <= 390 + 1, f"page scrolls sideways at phone width ({width}px)"
     page.screenshot(path=str(ARTIFACTS / "ui-phone.png"), full_page=True)
     assert outside == [], f"the page fetched outside resources: {outside}"
+
+
+@pytest.mark.slow
+def test_comparison_table_and_eligibility_tab(browser, corpus_index: Settings) -> None:
+    """The real engine: a comparison is a table with linked sources; 政策找人 lists measures and exports them."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    outside: list[str] = []
+    with serving(corpus_index) as url:
+        page = open_page(browser, url, outside, viewport={"width": 1280, "height": 900}, accept_downloads=True)
+        ask(page, "温州、乐清、聊城、朔州对小升规企业分别怎么奖励？", timeout=60)
+        table = page.locator("#pqa-chat table.pqa-table")
+        table.wait_for()
+        rows = table.locator("tbody tr")
+        assert rows.count() == 4
+        assert "未提及" in rows.nth(1).inner_text() and "乐清市" in rows.nth(1).inner_text()
+        assert "20万元" in rows.first.inner_text() or "20萬元" in rows.first.inner_text()
+        table.locator("a.pqa-cite").first.click()
+        page.wait_for_function("document.getElementById('pqa-src-1-1').classList.contains('pqa-flash')")
+        page.screenshot(path=str(ARTIFACTS / "ui-compare.png"), full_page=True)
+
+        page.get_by_role("tab", name="政策找人").click()
+        page.locator("#pqa-profile-text textarea").fill("乐清的一家制造业企业，120人，年营收5000万元，成立3年，专精特新")
+        page.locator("#pqa-match-run").click()
+        first = page.locator("#pqa-matches article.pqa-match").first
+        first.wait_for(timeout=60_000)
+        summary = page.locator("#pqa-matches .pqa-match-summary").inner_text()
+        assert "浙江省/温州市/乐清市" in summary and "符合" in summary
+        assert first.locator(".pqa-status").inner_text() in ("符合", "可能符合")
+        assert first.locator("li").count() >= 1 and "✓" in first.inner_text()
+        with page.expect_download() as info:
+            page.locator("#pqa-match-csv").click()
+        data = Path(info.value.path()).read_bytes()
+        assert data.startswith(b"\xef\xbb\xbf") and "状态" in data.decode("utf-8-sig").splitlines()[0]
+        page.screenshot(path=str(ARTIFACTS / "ui-match.png"), full_page=True)
+        assert outside == [], f"the page fetched outside resources: {outside}"

@@ -1,0 +1,102 @@
+"""Comparison and eligibility through the CLI and the UI tab's form handling (the API is in test_matching)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from assistant.answers import Citation
+from assistant.matching import ConditionCheck, MatchResult, MeasureMatch
+from assistant.profiles import Profile, ProfileError
+from assistant.settings import PROJECT_ROOT, Settings
+from assistant.ui_match import profile_from_form, render_matches
+
+
+def run_cli(settings: Settings, *args: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "POLICY_QA_INDEX_DIR": str(settings.index_dir)}
+    return subprocess.run(
+        [sys.executable, "-m", "assistant.cli", *args], cwd=PROJECT_ROOT, env=env, capture_output=True, text=True,
+        timeout=300,
+    )  # fmt: skip
+
+
+@pytest.mark.slow
+def test_match_cli_writes_an_excel_ready_csv_and_markdown(corpus_index: Settings, tmp_path: Path) -> None:
+    out = tmp_path / "m.csv"
+    proc = run_cli(corpus_index, "match", str(PROJECT_ROOT / "examples" / "profile.toml"), "--format", "csv", "-o", str(out))
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    raw = out.read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")
+    rows = list(csv.reader(io.StringIO(raw.decode("utf-8-sig"))))
+    assert rows[0][:3] == ["序号", "状态", "范围"] and len(rows) > 1
+    assert {r[1] for r in rows[1:]} <= {"符合", "可能符合"}
+    proc = run_cli(corpus_index, "match", "--text", "聊城的一家软件企业，30人，年营收800万元")
+    assert proc.returncode == 0 and "聊城" in proc.stdout and "出处" in proc.stdout
+    assert "乐清" not in proc.stdout.split("共")[1].split("###")[0]  # no other city's documents
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("match",), "二者选一"),
+        (("match", "/nonexistent/p.toml"), "找不到企业画像文件"),
+    ],
+)
+def test_match_cli_bad_input_is_named(corpus_index: Settings, args: tuple, message: str) -> None:
+    proc = run_cli(corpus_index, *args)
+    assert proc.returncode == 2 and message in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_bad_toml_profile_is_named(tmp_path: Path) -> None:
+    bad = tmp_path / "p.toml"
+    bad.write_text('location = "乐清"\nemployees = -3\n', encoding="utf-8")
+    with pytest.raises(ProfileError, match="员工"):
+        Profile.from_toml(bad)
+    bad.write_text('location = "乐清"\nsize_class = "x"\n', encoding="utf-8")
+    with pytest.raises(ProfileError, match="未知字段"):
+        Profile.from_toml(bad)
+
+
+def test_form_fields_win_over_the_sentence_and_ticks_can_be_complete() -> None:
+    p = profile_from_form("乐清的一家制造业企业，50人", "聊城市", "", 80, None, None, "A", ["高新技术企业"], ["上市"], "未知")
+    assert p.location == "聊城市" and p.employees == 80 and p.industry == "制造业" and p.tax_credit == "A"
+    assert "高新技术企业" in p.qualifications and "上市" in p.plans
+    complete = profile_from_form("", "乐清市", "", None, None, None, "未知", ["小巨人"], [], "未知", complete=True)
+    assert "非专精特新" not in complete.qualifications  # implied by 小巨人
+    assert "非高新技术企业" in complete.qualifications
+    with pytest.raises(ProfileError):
+        profile_from_form("", "", "", None, None, None, "未知", [], [], "未知")
+
+
+def _measure(status: str, scope: str, text: str) -> MeasureMatch:
+    cite = Citation(n=1, node_id="n", title="甲市若干措施", section="一、奖励", file="a.txt", start=0, end=len(text),
+                    text=text, quote=text)  # fmt: skip
+    return MeasureMatch(
+        measure_id="a:0-1", title="奖励<b>升规</b>", text=text, doc_id="a", doc_title="甲市若干措施",
+        jurisdiction="甲省/甲市", date="", scope=scope, status=status,
+        conditions=[ConditionCheck("qualification", "首次升规", "unknown", "画像未说明")],
+        benefit="奖励10万元", department="市经信局", citation=cite,
+    )  # fmt: skip
+
+
+def test_match_html_groups_by_status_and_escapes_document_text() -> None:
+    result = MatchResult(
+        profile=Profile(location="甲市"),
+        location_path="甲省/甲市",
+        measures=[
+            _measure("符合", "本地", "对首次升规企业奖励10万元<script>x()</script>。"),
+            _measure("可能符合", "全国典型做法", "某市对企业给予补助。"),
+        ],
+    )
+    html = render_matches(result)
+    assert "<script>" not in html and "&lt;script&gt;" in html and "<b>升规" not in html
+    assert html.index("符合（1 条）") < html.index("全国典型做法（其他城市的经验，仅供参考）（1 条）")
+    assert '<details class="pqa-group" open><summary>符合' in html
+    assert "? 首次升规" in html and "市经信局" in html

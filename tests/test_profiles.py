@@ -1,0 +1,137 @@
+"""Enterprise profiles: sentence rules, dict / TOML input, validation messages, SME size classes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from assistant.profiles import SIZE_CLASSES, Profile, ProfileError
+
+EXAMPLE = "我们是乐清的一家制造业企业，120人，年营收5000万元，成立3年，专精特新，纳税信用A级，计划明年上市"
+
+
+def test_from_text_reads_the_example_sentence() -> None:
+    p = Profile.from_text(EXAMPLE)
+    assert p.location == "乐清"
+    assert p.industry == "制造业"
+    assert (p.employees, p.revenue, p.age_years, p.tax_credit) == (120, 5000.0, 3.0, "A")
+    assert p.qualifications == ["专精特新"]
+    assert p.plans == ["上市"]
+
+
+def test_from_text_units_and_chinese_numerals() -> None:
+    p = Profile.from_text("公司位于温州市鹿城区，做外贸，员工三十人，年销售额1.2亿元，成立18个月，民营企业")
+    assert p.location == "温州市鹿城区"
+    assert p.employees == 30
+    assert p.revenue == pytest.approx(12000.0)
+    assert p.age_years == pytest.approx(1.5)
+    assert p.ownership == "民营"
+    assert "出口" in p.plans  # a foreign-trade firm exports
+
+
+def test_from_text_negation_and_plans() -> None:
+    p = Profile.from_text("聊城的规下企业，不是高新技术企业，明年有望升规，准备技改和数字化改造")
+    assert "规下" in p.qualifications
+    assert "非高新技术企业" in p.qualifications
+    assert "高新技术企业" not in p.qualifications
+    assert {"小升规", "技改", "数字化改造"} <= set(p.plans)
+
+
+def test_from_text_listed_versus_planning_to_list() -> None:
+    assert "上市企业" in Profile.from_text("我们是一家上市公司").qualifications
+    planned = Profile.from_text("我们计划成为上市公司")
+    assert "上市企业" not in planned.qualifications
+    assert "上市" in planned.plans
+
+
+def test_from_text_rejects_empty_and_meaningless_input() -> None:
+    with pytest.raises(ProfileError, match="为空"):
+        Profile.from_text("   ")
+    with pytest.raises(ProfileError, match="未能从描述中识别"):
+        Profile.from_text("你好")
+    with pytest.raises(ProfileError, match="文本"):
+        Profile.from_text(123)  # type: ignore[arg-type]
+
+
+def test_from_text_unknown_tax_grade_is_an_error() -> None:
+    with pytest.raises(ProfileError, match="纳税信用等级"):
+        Profile.from_text("乐清的制造业企业，纳税信用E级")
+
+
+def test_from_dict_accepts_chinese_field_names_and_canonicalises() -> None:
+    p = Profile.from_dict(
+        {"所在地": "乐清市", "行业": "制造业", "员工人数": "120", "营收": 5000, "纳税信用等级": "a级",
+         "资质": "国家高新技术企业、专精特新“小巨人”", "计划": ["技术改造", "出口"], "所有制": "私营"}
+    )  # fmt: skip
+    assert p.employees == 120 and p.revenue == 5000.0
+    assert p.tax_credit == "A"
+    assert p.qualifications == ["高新技术企业", "小巨人"]
+    assert p.plans == ["技改", "出口"]
+    assert p.ownership == "民营"
+    assert "专精特新" in p.facts()  # a 小巨人 is a 专精特新 firm
+
+
+@pytest.mark.parametrize(
+    ("data", "words"),
+    [
+        ([1, 2], "dict"),
+        ({"lokation": "乐清"}, "lokation"),
+        ({"employees": -5}, "员工人数"),
+        ({"revenue": -1.0}, "年营业收入"),
+        ({"age_years": "三年半"}, "成立年限"),
+        ({"employees": 12.5}, "整数"),
+        ({"employees": True}, "员工人数"),
+        ({"tax_credit": "E"}, "纳税信用等级"),
+        ({"ownership": "集体"}, "所有制"),
+        ({"qualifications": 5}, "资质"),
+        ({"location": 3}, "所在地"),
+    ],
+)
+def test_from_dict_errors_name_the_field(data: object, words: str) -> None:
+    with pytest.raises(ProfileError) as err:
+        Profile.from_dict(data)
+    assert words in str(err.value)
+
+
+def test_direct_construction_is_validated_too() -> None:
+    with pytest.raises(ProfileError, match="不能为负数"):
+        Profile(employees=-1)
+
+
+def test_from_toml(tmp_path: Path) -> None:
+    path = tmp_path / "firm.toml"
+    path.write_text(
+        '[profile]\nlocation = "乐清"\nindustry = "制造业"\nemployees = 120\nrevenue = 5000\n'
+        'qualifications = ["规下"]\nplans = ["小升规"]\n',
+        encoding="utf-8",
+    )
+    p = Profile.from_toml(path)
+    assert (p.location, p.employees, p.qualifications, p.plans) == ("乐清", 120, ["规下"], ["小升规"])
+    path.write_text('location = "乐清"\nsize = 3\n', encoding="utf-8")
+    with pytest.raises(ProfileError, match="size"):
+        Profile.from_toml(path)
+    path.write_text("location = 乐清\n", encoding="utf-8")
+    with pytest.raises(ProfileError, match="TOML"):
+        Profile.from_toml(path)
+    with pytest.raises(ProfileError, match="找不到"):
+        Profile.from_toml(tmp_path / "missing.toml")
+
+
+def test_size_classes_follow_the_2011_standard() -> None:
+    small = Profile(industry="制造业", employees=120, revenue=5000)
+    assert [SIZE_CLASSES[i] for i in small.size_range()] == ["小型", "小型"]
+    medium = Profile(industry="制造业", employees=500, revenue=30000)
+    assert SIZE_CLASSES[medium.size_range()[0]] == "中型"
+    trade = Profile(industry="外贸", employees=30, revenue=20000)  # 批发业: 20人 and 5000万 make 中型
+    assert trade.sector() == "批发业" and SIZE_CLASSES[trade.size_range()[0]] == "中型"
+    unknown_revenue = Profile(employees=15)  # below 20 people: 微型 whatever the revenue
+    assert unknown_revenue.size_range() == (0, 0)
+    open_range = Profile(employees=500)
+    assert open_range.size_range() == (0, 2)  # 微型 (tiny revenue) up to 中型
+
+
+def test_describe_is_one_chinese_line() -> None:
+    line = Profile.from_text(EXAMPLE).describe()
+    assert "乐清" in line and "120人" in line and "年营收5000万元" in line and "计划：上市" in line
+    assert Profile().describe() == "（未填写）"
