@@ -36,6 +36,9 @@ _COMPARISON_WORDS = re.compile(
 )
 _PLACE = "\x00"
 _PLACE_LIST = re.compile(r"\x00(?:\s*(?:,|、|，|和|与|及|以及|and|&)?\s*\x00)*", re.IGNORECASE)
+_NATIONAL_ASKED = re.compile(r"(?:全国|国家)?(?:有哪些|有什么|的)?(?:典型做法|典型经验)|全国|national (?:typical )?practices?", re.I)
+_CLAUSE_END = re.compile(r"[？?。！!；;]")
+_NO_TOPIC = frozenset({"", "相关规定", "规定", "政策", "措施", "做法", "呢", "也", "再看看", "看看", "and", "list the"})
 _QUESTION_TAIL = re.compile(
     r"(?:上|方面)?(?:有没有|有什么|有哪些|有何|是什么|是多少|怎么|如何|怎样|什么|多少|哪些)(?:相关)?(?:规定|政策)?|[吗呢？?]"
 )
@@ -157,10 +160,16 @@ def split_topic(question: str, engine: PolicyQueryEngine) -> tuple[str, str, lis
     for alias in aliases:
         pattern = rf"(?<![A-Za-z]){re.escape(alias)}(?![A-Za-z])" if alias.isascii() else re.escape(alias)
         text = re.sub(pattern, _PLACE, text, flags=re.IGNORECASE)
+    if _NATIONAL_ASKED.search(text) and NATIONAL not in places:
+        places.append(NATIONAL)  # "全国有哪些典型做法？" adds the national practices as a column
+    text = _NATIONAL_ASKED.sub(" ", text)
     text = _PLACE_LIST.sub(" ", text)
     text = _COMPARISON_WORDS.sub(" ", text)
-    asked = _tidy(text)
-    topic = _tidy(_QUESTION_TAIL.sub(" ", text))
+    clauses = [c for c in _CLAUSE_END.split(text) if c.strip()]
+    # "…？温州呢？" / "…？乐清有没有相关规定？": a clause that only re-asks for places adds no topic
+    kept = [c for c in clauses if _tidy(_QUESTION_TAIL.sub(" ", c)) not in _NO_TOPIC] or clauses
+    asked = _tidy(" ".join(kept))
+    topic = _tidy(_QUESTION_TAIL.sub(" ", " ".join(kept)))
     return (topic or question), (asked or question), places
 
 
