@@ -89,6 +89,10 @@ def test_topic_of_a_question_and_csv_export(engine) -> None:
     assert places == ["温州市", "聊城市"] and topic == "小升规企业 奖励" and "怎么奖励" in asked
     topic, _, places = split_topic("Compare Wenzhou, Yueqing and Shuozhou on government procurement shares", engine)
     assert places == ["温州市", "乐清市", "朔州市"] and topic == "government procurement shares"
+    topic, _, places = split_topic("朔州和聊城在社保缴费上给企业哪些减负？温州呢？", engine)
+    assert places == ["朔州市", "聊城市", "温州市"] and "温州" not in topic and "呢" not in topic
+    _, _, places = split_topic("朔州、温州在企业开办便利化方面有什么措施？全国有哪些典型做法？", engine)
+    assert places[-1] == "全国"
     table = assistant.compare("温州和聊城对小升规企业分别怎么奖励？", engine=engine)
     rows = list(csv.reader(io.StringIO(table.to_csv())))
     assert rows[0][:3] == ["地区", "措施", "金额或条件"] and len(rows) == len(table.rows) + 1
