@@ -247,10 +247,11 @@ def _llm_cells(
         return [], ans.answerer, ans.notice
     cells: list[tuple[str, NodeWithScore]] = []
     for sentence in split_sentences(ans.text):
-        markers = cited_markers(sentence)
+        markers = [m for m in cited_markers(sentence) if 0 < m <= len(ans.passages)]
         text = _MARKER.sub("", sentence).strip(" -\n")
-        if markers and text and 0 < markers[0] <= len(ans.passages):
-            cells.append((text, ans.passages[markers[0] - 1]))
+        if markers and text:  # the cell cites the one passage that holds all its numbers, if any does
+            backing = [m for m in markers if not unsupported_numbers(text, [passage_check_text(ans.passages[m - 1])])]
+            cells.append((text, ans.passages[(backing or markers)[0] - 1]))
         if len(cells) >= limit:
             break
     return cells, ans.answerer, ans.notice

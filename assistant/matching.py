@@ -390,7 +390,7 @@ _GRANT_AFTER = re.compile(
     r"^\s*(?:的)?(?:一次性)?(?:奖励|奖补|补助|补贴|资助|额度|授信|信用贷款|贴息|的?补助)"
 )
 _THRESHOLD_AFTER = re.compile(r"^\s*(?:及以上|以上|及以下|以下|以内)")
-_GIVE_OBJECT = re.compile(r"给予.{0,10}?(?:扶持|支持|优惠|资金|政策|倾斜|奖|补|贴|资助|减免|优先)")
+_GIVE_OBJECT = re.compile(r"给予.{0,10}?(?:扶持|支持|优惠|资金|政策|倾斜|奖|补|贴|资助|减免|优先|指导|帮扶|便利)")
 
 
 @dataclass(frozen=True)
@@ -439,28 +439,96 @@ def _amount_grants(s: str, clause: tuple[int, int]) -> list[int]:
     return out
 
 
-def _grants(s: str) -> list[_Grant]:
-    """Every grant of a sentence (Simplified): strong words, 降低 + an object, 给予 + a benefit, granted amounts."""
+# Grants without a benefit word: a service, support or treatment addressed to named firms.
+_SUPPORT = re.compile(r"(?:支持|鼓励|引导|帮助|扶持|激励|助力|帮扶|指导)(?!力度|政策|资金|方式|范围|体系|措施|作用|机制)")
+_TREAT = re.compile(r"实施|实行|开展|予以|落实|推行|提供")
+_SANCTION = re.compile(r"处罚|惩戒|查处|曝光|整改|问责|约谈|淘汰|关停|限制|检查|清理|注销")
+_FOR_PROVIDE = re.compile(r"(?:为|向)([^，,；;。]{1,40}?)提供")
+_ENLIST = re.compile(r"将([^，,；;。]{1,40}?)纳入[^，,；;。]{0,20}?(?:名单|库|范围|目录|清单)")
+_MAY = re.compile(r"\s*(?:均可|可以|可|允许|准予|一律)")
+_RAISE = re.compile(
+    r"(?:担保|补贴|补助|奖励|奖补|扣除|返还|贷款|授信|贴息|预付款)(?:比例|额度|标准|上限|期限)"
+    r"[^，,；;。]{0,12}?(?:提高|提升|上调|放宽|延长)"
+    r"|(?:提高|提升|上调|放宽|延长)[^，,；;。]{0,4}?(?:担保|补贴|补助|奖励|奖补|扣除|返还|贷款|授信|贴息|预付款)"
+    r"(?:比例|额度|标准|上限|期限)"
+)
+_SUPPORT_REACH = 25  # characters after a support verb in which it must name its object
+
+
+def _first_entity(entities: list[tuple[int, int, str, list[Term]]], lo: int, hi: int) -> str:
+    """The kind of the first named beneficiary in s[lo:hi]: "enterprise" | "other" | ""."""
+    inside = [e for e in entities if lo <= e[0] < hi]
+    return inside[0][3][0][1] if inside else ""
+
+
+@lru_cache(maxsize=8192)
+def _grants(s: str) -> tuple[_Grant, ...]:
+    """Every grant of a sentence (Simplified): strong words, 降低 + an object, 给予 + a benefit, granted amounts;
+    and the grants that name no benefit word: "支持/鼓励…企业…", "为…企业提供…", "对…企业实施…", "将…企业纳入…名单",
+    "…企业…的，可…", "给予…企业…", a raised ratio or quota ("担保比例…提高至8%")."""
     rules = _rules()
     clauses = _clauses(s)
+    entities = scan_terms(s, rules["entities"])
     positions = {m.start() for m in rules["strong_re"].finditer(s)}
+    forced: dict[int, str] = {}  # grants whose beneficiary the pattern itself names
     for m in re.finditer("降低", s):
-        if any(obj in s[m.end() : m.end() + 12] for obj in rules["lowering"]):
+        obj = [s.find(o, m.end(), m.end() + 12) for o in rules["lowering"]]
+        obj = [i for i in obj if i >= 0]
+        if obj:
             positions.add(m.start())
+            who = _first_entity(entities, m.end(), min(obj))  # "降低陶瓷企业用气成本": whose cost
+            if who:
+                forced[m.start()] = who
     positions |= {m.start() for m in _GIVE_OBJECT.finditer(s)}
+    for m in _RAISE.finditer(s):
+        positions.add(m.start())
     for clause in clauses:
         positions |= set(_amount_grants(s, clause))
-    entities = scan_terms(s, rules["entities"])
+    for m in _SUPPORT.finditer(s):
+        clause = _clause_of(clauses, m.start())
+        who = _first_entity(entities, m.end(), min(clause[1], m.end() + _SUPPORT_REACH))
+        if who:
+            forced.setdefault(m.start(), who)
+    for m in re.finditer("给予", s):
+        who = _first_entity(entities, m.end(), m.end() + 2)  # "给予“小升规”企业3年的适应调整期"
+        near = [e for e in entities if m.end() <= e[0] <= m.end() + 8 and e[3][0][1] == "enterprise"]
+        if who or near:
+            forced.setdefault(m.start(), who or "enterprise")
+    for m in _FOR_PROVIDE.finditer(s):
+        who = _first_entity(entities, m.start(1), m.end(1))
+        if who:
+            forced.setdefault(m.end() - 2, who)
+    for m in _ENLIST.finditer(s):
+        who = _first_entity(entities, m.start(1), m.end(1))
+        if who:
+            forced.setdefault(m.end(1), who)
+    for m in _TREAT.finditer(s):
+        if _SANCTION.search(s, m.end(), m.end() + 12) or m.start() in positions:
+            continue
+        clause = _clause_of(clauses, m.start())
+        dui = [d.start() for d in _DUI.finditer(s, max(0, m.start() - 40), m.start())]
+        if dui and not re.search(r"[。；;]", s[dui[-1] : m.start()]):
+            who = _beneficiary(s, m.start(), clause, entities)
+            if who == "enterprise":
+                forced.setdefault(m.start(), who)
+    for i, (a, b) in enumerate(clauses[:-1]):
+        nxt = clauses[i + 1]
+        if s[a:b].rstrip().endswith("的") and _MAY.match(s, nxt[0]):
+            if _first_entity(entities, a, b) == "enterprise" or any(
+                a <= e[0] < b and e[3][0][1] == "enterprise" for e in entities
+            ):
+                forced.setdefault(nxt[0], "enterprise")  # "个体工商户转型…的，可以…"
     grants = []
-    for pos in sorted(positions):
+    for pos in sorted(positions | set(forced)):
         if any(
             s[max(0, pos - 8) : pos].endswith(w) or w in s[max(0, pos - 8) : pos] for w in rules["negative"]
         ):
             continue
         clause = _clause_of(clauses, pos)
         own = any(clause[0] <= e[0] < pos and e[3][0][1] == "enterprise" for e in entities)
-        grants.append(_Grant(pos, clause, _beneficiary(s, pos, clause, entities), own))
-    return grants
+        who = forced.get(pos) or _beneficiary(s, pos, clause, entities)
+        grants.append(_Grant(pos, clause, who, own))
+    return tuple(grants)
 
 
 # 对 introducing a beneficiary ("对首次“小升规”企业…"), not 应对/针对/对接, nor an object after 降低/加强/加大….
@@ -660,21 +728,53 @@ def _is_heading_sentence(sentence: str, section: str) -> bool:
     return bool(_NUMBERING.match(body)) and len(body) <= 40 and body in section
 
 
-def _runs(text: str, section: str) -> list[tuple[int, int]]:
-    """Measure spans of a chunk: measure sentences (or their self-contained parts), a continuation joined."""
+# A target or outlook appended to a measure ("…进行培育,到2025年力争新增20家…"): the measure ends before it.
+_TARGET_TAIL = re.compile(r"[，,；;]\s*(?=(?:到|至)20\d\d年|力争|争取到)")
+_PRACTICE_SKIP = re.compile(r"^\s*(?:序号|名称|来源)")
+
+
+def _target_cut(simp: str) -> int:
+    m = _TARGET_TAIL.search(simp)
+    return m.start() if m and m.start() > 0 else len(simp)
+
+
+def _practice_lead(sentence: str, city: str, after_label: bool) -> bool:
+    """The sentence that states a practice ("青岛市：创新专利权质押保险贷款。"): each practice is a measure of
+    the typical-practice collection, even when it names no grant word."""
+    body = search_form(_LABEL.sub("", sentence)).strip()
+    if not body or _PRACTICE_SKIP.match(body):
+        return False
+    return after_label or bool(_LABEL.match(sentence)) or bool(city and body.startswith(city + "："))
+
+
+def _runs(text: str, section: str, city: str = "", practice: bool = False) -> list[tuple[int, int]]:
+    """Measure spans of a chunk: measure sentences (or their self-contained parts), a continuation joined;
+    in a typical-practice chunk also the sentence stating the practice."""
     cont = _rules()["continuation"]
     runs: list[tuple[int, int]] = []
     prev_end = -1
+    lead_open = practice  # the practice's own sentence is still to come
+    after_label = False
     for start, end in _sentences(text):
         sentence = text[start:end]
         simp = search_form(sentence)
-        if not is_measure(simp) or _is_heading_sentence(sentence, section):
+        cut = _target_cut(simp) if len(simp) == len(sentence) else len(simp)
+        lead = lead_open and _practice_lead(sentence, city, after_label)
+        after_label = bool(_LABEL.fullmatch(sentence.strip()))
+        if lead:
+            lead_open = False
+        if _is_heading_sentence(sentence, section) or not (lead or is_measure(simp[:cut])):
             prev_end = -1
             continue
         label = _LABEL.match(sentence)
         a = label.end() if label else 0
         tail = _DEPT_TAIL.search(sentence, a)
-        b = tail.start() if tail else len(sentence)
+        b = min(tail.start() if tail else len(sentence), cut)
+        b = a + len(sentence[a:b].rstrip("，,；; "))
+        if lead and not is_measure(simp[a:b]):
+            runs.append((start + a, start + b))
+            prev_end = end
+            continue
         parts = _segments(simp[a:b]) if len(simp) == len(sentence) else [(0, b - a)]
         if len(parts) == 1 and runs and prev_end == start and simp.startswith(cont):
             if len(text[runs[-1][0] : start + b]) < 260:
@@ -719,7 +819,7 @@ def _residuals(s: str) -> list[Condition]:
 
 def _read_measure_conditions(simp: str, heading: list[Condition]) -> tuple[Condition, ...]:
     conds: list[Condition] = []
-    for part in _condition_text(simp):
+    for part in _condition_text(simp) or [simp]:  # a practice naming no grant: the whole sentence
         for c in read_conditions(part):
             if all((c.kind, c.key, c.text) != (d.kind, d.key, d.text) for d in conds) and not (
                 not c.members and any((c.kind, c.key) == (d.kind, d.key) for d in conds)
@@ -747,7 +847,8 @@ def extract_measures(catalog: Any) -> list[Measure]:
         heading_conds = read_conditions(heading)
         sec_lo, sec_hi = spans[(md["doc_id"], section)]
         juris = to_simplified(doc.jurisdiction)
-        for a, b in _runs(text, section):
+        city = to_simplified(str(md.get("city", "")))
+        for a, b in _runs(text, section, city, md.get("kind") == "practice"):
             simp = search_form(text[a:b])
             start, end = base + a, base + b
             dept = next((d for pos, d in markers[doc.doc_id] if start <= pos < sec_hi and pos >= sec_lo), "")

@@ -150,7 +150,10 @@ def render_table(table: dict, turn: int) -> str:
         else:
             source = esc(r.get("note") or "—")
         cls = "" if c else ' class="pqa-missing"'
-        note = f'<div class="pqa-cell-note">{esc(r["note"])}</div>' if c and r.get("note") else ""
+        notes = [r["note"]] if c and r.get("note") else []
+        if c and not r.get("numbers_verified", True):
+            notes.append("其中的数字未能在出处原文中核对，请以原文为准")
+        note = "".join(f'<div class="pqa-cell-note">{esc(n)}</div>' for n in notes)
         rows.append(
             f"<tr{cls}><td>{esc(r.get('jurisdiction', ''))}</td><td>{esc(r.get('measure') or '—')}</td>"
             f"<td>{esc(r.get('text', ''))}{note}</td><td>{source}</td></tr>"

@@ -100,3 +100,20 @@ def test_match_html_groups_by_status_and_escapes_document_text() -> None:
     assert html.index("符合（1 条）") < html.index("全国典型做法（其他城市的经验，仅供参考）（1 条）")
     assert '<details class="pqa-group" open><summary>符合' in html
     assert "? 首次升规" in html and "市经信局" in html
+
+
+def test_comparison_table_html_links_sources_and_flags_unchecked_numbers() -> None:
+    from assistant.ui_render import render_table
+
+    cite = {"n": 2, "title": "甲市若干措施"}
+    table = {
+        "topic": "升规奖励",
+        "rows": [
+            {"jurisdiction": "甲市", "measure": "奖励", "text": "奖励10万元<img src=x>", "citation": cite,
+             "numbers_verified": False, "note": ""},
+            {"jurisdiction": "乙市", "measure": "", "text": "未提及", "citation": None, "note": "语料中没有该地区的文件"},
+        ],
+    }  # fmt: skip
+    html = render_table(table, turn=3)
+    assert 'href="#pqa-src-3-2"' in html and "<img" not in html
+    assert "未能在出处原文中核对" in html and 'class="pqa-missing"' in html and "语料中没有该地区的文件" in html
