@@ -1,7 +1,10 @@
 """The eligibility check ("政策找人"): which measures of the corpus apply to one enterprise, and why.
 
-A measure is a sentence of a chunk that grants something to enterprises (a grant word, "降低" + a cost, or an
-amount after 给予/奖励…), is not a target or a statistic, and does not go to a bank, an agency or a person;
+A measure is a sentence of a chunk that grants something to enterprises (a grant word, "降低" + a cost, an
+amount after 给予/奖励…, or a support or service addressed to named firms: "支持/鼓励…企业…", "为…企业提供…",
+"对…企业实施…", "…企业…的，可…"), is not a target or a statistic (a target appended to a measure is cut off),
+and does not go to a bank, an agency or a person; in the collection of typical practices, each practice is one
+measure (the sentence that states it);
 a continuation sentence ("连续3年的,再给予…") joins the one before, and a list sentence whose clauses each
 name their own beneficiary ("小规模纳税人减免…，小微企业减按…") is split into one measure per clause.
 Its conditions are read by rules, with the vocabulary of ``data/eligibility.toml``, from the clauses that say
@@ -13,7 +16,9 @@ Each profile is then checked: met, not met, or unknown when the profile does not
 符合 = every condition met (and at least one besides the place); 可能符合 = none failed, some unknown;
 不符合 = one failed. Documents count when they are of the firm's own place (本地) or a parent (上级); the
 national collection of typical practices is listed as examples from other cities (全国典型做法): its place
-condition is always unknown, so it is never better than 可能符合.
+condition is always unknown, so it is never better than 可能符合, and it is listed only when one of its
+conditions on what the firm is or plans (qualification, plan, industry, figures) is met -- unless the profile
+states none of these.
 """
 
 from __future__ import annotations
@@ -296,6 +301,7 @@ def _industry_in_context(s: str, end: int) -> bool:
     return any(0 <= window.find(word) <= v.industry_gap for word in v.industry_after)
 
 
+_JOINED = re.compile(r"(?:型|类)?")
 _SEPARATOR = re.compile(r"^(?:企业|型|类|等|”|“)*\s*(?:、|和|或|及|与|/|以及|或者)\s*(?:“)?$")
 
 
@@ -318,21 +324,52 @@ def read_conditions(s: str) -> list[Condition]:
             break
     hits += [(pos, pos + len(c.text), c) for pos, c in numeric]
     hits.sort(key=lambda h: h[0])
-    groups: list[list[tuple[int, int, Condition]]] = []
+
+    def categorical(c: Condition) -> bool:
+        return c.kind not in ("revenue", "employees", "tax_credit")
+
+    # Words written together describe one firm ("科技型初创企业", "规模以上陶瓷企业"): a unit. Plans are not
+    # joined ("专利和商标质押": 质押 goes with both).
+    units: list[list[tuple[int, int, Condition]]] = []
     for hit in hits:
-        prev = groups[-1][-1] if groups else None
-        categorical = hit[2].kind not in ("revenue", "employees", "tax_credit")
-        if prev and categorical and prev[2].kind not in ("revenue", "employees", "tax_credit"):
-            if _SEPARATOR.match(s[prev[1] : hit[0]]):
-                groups[-1].append(hit)
+        last = units[-1][-1] if units else None
+        joinable = categorical(hit[2]) and categorical(last[2]) if last else False
+        if joinable and "plan" not in (hit[2].kind, last[2].kind) and _JOINED.fullmatch(s[last[1] : hit[0]]):
+            units[-1].append(hit)
+        else:
+            units.append([hit])
+    # Units joined by 、/和/或 are alternatives; a unit of several words is then one alternative (all of them).
+    unit_groups: list[list[list[tuple[int, int, Condition]]]] = []
+    for unit in units:
+        prev = unit_groups[-1][-1][-1] if unit_groups else None
+        if prev and categorical(unit[0][2]) and categorical(prev[2]) and _SEPARATOR.match(s[prev[1] : unit[0][0]]):
+            unit_groups[-1].append(unit)
+        else:
+            unit_groups.append([unit])
+    groups: list[list[tuple[int, int, Condition]]] = []
+    for ug in unit_groups:
+        if len(ug) == 1:
+            groups += [[hit] for hit in ug[0]]
+            continue
+        group = []
+        for unit in ug:
+            if len(unit) == 1:
+                group.append(unit[0])
                 continue
-        groups.append([hit])
+            conds = tuple(c for _, _, c in unit)
+            text = s[unit[0][0] : unit[-1][1]]
+            group.append((unit[0][0], unit[-1][1], Condition(conds[0].kind, "all", text, members=conds)))
+        groups.append(group)
+
+    def ident(c: Condition) -> tuple[str, str]:
+        return (c.kind, c.text if c.members else c.key)
+
     out: list[Condition] = []
     seen: set[tuple[str, str]] = set()
     for group in groups:
-        conds = [c for _, _, c in group if (c.kind, c.key) not in seen or len(group) > 1]
-        keys = {(c.kind, c.key) for c in conds}
-        if not conds or (len(keys) == 1 and (conds[0].kind, conds[0].key) in seen):
+        conds = [c for _, _, c in group if ident(c) not in seen or len(group) > 1]
+        keys = {ident(c) for c in conds}
+        if not conds or (len(keys) == 1 and ident(conds[0]) in seen):
             continue
         seen |= keys
         if len(keys) == 1:
@@ -440,10 +477,13 @@ def _amount_grants(s: str, clause: tuple[int, int]) -> list[int]:
 
 
 # Grants without a benefit word: a service, support or treatment addressed to named firms.
-_SUPPORT = re.compile(r"(?:支持|鼓励|引导|帮助|扶持|激励|助力|帮扶|指导)(?!力度|政策|资金|方式|范围|体系|措施|作用|机制)")
+_SUPPORT = re.compile(
+    r"(?<!金融)(?<!资金)(?<!政策)(?<!财政)(?<!信贷)(?<!技术)(?<!智力)(?<!给予)(?<!提供)"  # not the noun "金融支持"
+    r"(?:支持|鼓励|引导|帮助|扶持|激励|助力|帮扶|指导)(?!力度|政策|资金|方式|范围|体系|措施|作用|机制)"
+)
 _TREAT = re.compile(r"实施|实行|开展|予以|落实|推行|提供")
 _SANCTION = re.compile(r"处罚|惩戒|查处|曝光|整改|问责|约谈|淘汰|关停|限制|检查|清理|注销")
-_FOR_PROVIDE = re.compile(r"(?:为|向)([^，,；;。]{1,40}?)提供")
+_FOR_PROVIDE = re.compile(r"(?:为|向)([^，,；;。]{1,40}?)提供(?!的)")  # not "机构向企业提供的服务"
 _ENLIST = re.compile(r"将([^，,；;。]{1,40}?)纳入[^，,；;。]{0,20}?(?:名单|库|范围|目录|清单)")
 _MAY = re.compile(r"\s*(?:均可|可以|可|允许|准予|一律)")
 _RAISE = re.compile(
@@ -526,6 +566,7 @@ def _grants(s: str) -> tuple[_Grant, ...]:
             continue
         clause = _clause_of(clauses, pos)
         own = any(clause[0] <= e[0] < pos and e[3][0][1] == "enterprise" for e in entities)
+        own = own or forced.get(pos) == "enterprise"  # the pattern named the firm within the clause
         who = forced.get(pos) or _beneficiary(s, pos, clause, entities)
         grants.append(_Grant(pos, clause, who, own))
     return tuple(grants)
@@ -728,14 +769,19 @@ def _is_heading_sentence(sentence: str, section: str) -> bool:
     return bool(_NUMBERING.match(body)) and len(body) <= 40 and body in section
 
 
-# A target or outlook appended to a measure ("…进行培育,到2025年力争新增20家…"): the measure ends before it.
-_TARGET_TAIL = re.compile(r"[，,；;]\s*(?=(?:到|至)20\d\d年|力争|争取到)")
+# A target or outlook appended to a measure ("…进行培育,到2025年力争新增20家…", "…,每年新建20家左右"): the
+# measure ends before the first clause that states one and grants nothing.
+_TARGET_MARK = re.compile(r"(?:到|至)20\d\d年|力争|争取到|\d+\s*(?:家|项)(?:以上|左右)(?!的)")
 _PRACTICE_SKIP = re.compile(r"^\s*(?:序号|名称|来源)")
 
 
 def _target_cut(simp: str) -> int:
-    m = _TARGET_TAIL.search(simp)
-    return m.start() if m and m.start() > 0 else len(simp)
+    for a, b in _clauses(simp)[1:]:
+        if a > 1 and _TARGET_MARK.search(simp, a, b):
+            if not any(g.who != "other" for g in _grants(simp[a:])):
+                return a - 1
+            break
+    return len(simp)
 
 
 def _practice_lead(sentence: str, city: str, after_label: bool) -> bool:
@@ -749,7 +795,7 @@ def _practice_lead(sentence: str, city: str, after_label: bool) -> bool:
 
 def _runs(text: str, section: str, city: str = "", practice: bool = False) -> list[tuple[int, int]]:
     """Measure spans of a chunk: measure sentences (or their self-contained parts), a continuation joined;
-    in a typical-practice chunk also the sentence stating the practice."""
+    in a typical-practice chunk only the sentence stating the practice (an example is one practice)."""
     cont = _rules()["continuation"]
     runs: list[tuple[int, int]] = []
     prev_end = -1
@@ -763,6 +809,8 @@ def _runs(text: str, section: str, city: str = "", practice: bool = False) -> li
         after_label = bool(_LABEL.fullmatch(sentence.strip()))
         if lead:
             lead_open = False
+        elif practice:  # one measure per practice: the sentence that states it
+            continue
         if _is_heading_sentence(sentence, section) or not (lead or is_measure(simp[:cut])):
             prev_end = -1
             continue
@@ -771,7 +819,7 @@ def _runs(text: str, section: str, city: str = "", practice: bool = False) -> li
         tail = _DEPT_TAIL.search(sentence, a)
         b = min(tail.start() if tail else len(sentence), cut)
         b = a + len(sentence[a:b].rstrip("，,；; "))
-        if lead and not is_measure(simp[a:b]):
+        if lead:  # one practice, one measure (its clauses are not separate grants)
             runs.append((start + a, start + b))
             prev_end = end
             continue
@@ -817,9 +865,23 @@ def _residuals(s: str) -> list[Condition]:
     return out
 
 
-def _read_measure_conditions(simp: str, heading: list[Condition]) -> tuple[Condition, ...]:
+_PLACE_ONLY = re.compile(r"^[\u4e00-\u9fff]{2,8}(?:市|县|区|州|盟|旗)$")
+
+
+def _stated_clause(s: str) -> str:
+    """What a practice that names no grant states: its first clause after the city ("温州市：建立小微企业
+    “首贷”统计网络，…" -> "建立小微企业“首贷”统计网络"); the rest tells how and why, often by contrast."""
+    for a, b in _clauses(s):
+        if not _PLACE_ONLY.match(s[a:b].strip()):
+            return s[a:b]
+    return s
+
+
+def _read_measure_conditions(simp: str, heading: list[Condition], practice: bool = False) -> tuple[Condition, ...]:
+    """Conditions of the clauses saying who gets what; of a practice, those of the clause stating it."""
     conds: list[Condition] = []
-    for part in _condition_text(simp) or [simp]:  # a practice naming no grant: the whole sentence
+    parts = [_stated_clause(simp)] if practice else _condition_text(simp) or [_stated_clause(simp)]
+    for part in parts:
         for c in read_conditions(part):
             if all((c.kind, c.key, c.text) != (d.kind, d.key, d.text) for d in conds) and not (
                 not c.members and any((c.kind, c.key) == (d.kind, d.key) for d in conds)
@@ -864,7 +926,7 @@ def extract_measures(catalog: Any) -> list[Measure]:
                     juris_parts=tuple(p for p in juris.split("/") if p),
                     benefit=_benefit(simp),
                     department=dept,
-                    conditions=_read_measure_conditions(simp, heading_conds),
+                    conditions=_read_measure_conditions(simp, heading_conds, md.get("kind") == "practice"),
                     order=(position, a),
                 )
             )
@@ -900,6 +962,14 @@ def _check(c: Condition, p: Profile, facts: set[str]) -> tuple[str, str]:
     """(status, reason) of one condition for one profile."""
     if c.key == "other":
         return UNKNOWN_STATUS, "原文条件，规则无法判断，请对照原文核实"
+    if c.key == "all":  # words of one alternative written together: every one must hold
+        results = [(m, *_check(m, p, facts)) for m in c.members]
+        failed = [r for r in results if r[1] == NOT_MET]
+        if failed:
+            return NOT_MET, f"不满足“{failed[0][0].text}”：{failed[0][2]}"
+        if all(st == MET for _, st, _ in results):
+            return MET, "；".join(r for _, _, r in results)
+        return UNKNOWN_STATUS, "；".join(f"{m.text}：{r}" for m, st, r in results if st == UNKNOWN_STATUS)
     if c.members:
         results = [(m, *_check(m, p, facts)) for m in c.members]
         if any(s == MET for _, s, _ in results):
@@ -1243,6 +1313,17 @@ def _missing_fields(profile: Profile, measures: list[MeasureMatch]) -> list[str]
     return [field_label(n) for n in needed]
 
 
+# Conditions that make a practice of another city worth showing as an example: what the firm is or plans.
+# Size and ownership are left out: the collection is about private and small firms as a whole.
+_SPECIFIC_KINDS = ("qualification", "plan", "industry", "revenue", "employees", "age", "tax_credit")
+
+
+def _relevant_example(checks: list[ConditionCheck]) -> bool:
+    """A typical practice is listed when one of its conditions on what the firm is or plans is met (a profile
+    that states none of these sees every practice)."""
+    return any(c.kind in _SPECIFIC_KINDS and c.status == MET for c in checks)
+
+
 def match(
     profile: Profile | dict | str,
     *,
@@ -1260,6 +1341,7 @@ def match(
     prof = _to_profile(profile, catalog)
     place = _resolve_place(prof.location, catalog)
     facts = prof.facts()
+    selective = bool(prof.plans or prof.qualifications or prof.industry_groups())
     found: list[tuple[tuple[int, int, int, int], Measure, str, list[ConditionCheck], str]] = []
     for measure in measures_for(catalog):
         scope = _scope(measure, place)
@@ -1271,6 +1353,8 @@ def match(
             checks.append(ConditionCheck(cond.kind, cond.text, status, reason))
         status = _status(checks)
         if status == NO_FIT and not include_unmet:
+            continue
+        if scope == EXAMPLE and selective and not _relevant_example(checks):
             continue
         key = (_STATUS_RANK[status], _SCOPE_RANK[scope], _distance(measure, scope, place), measure.order)
         found.append((key, measure, scope, checks, status))

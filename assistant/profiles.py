@@ -74,6 +74,7 @@ class Sector:
     name: str
     terms: tuple[str, ...]
     levels: tuple[dict[str, float], ...]  # index 0 = 小型, 1 = 中型, 2 = 大型
+    industry: str = ""  # the industry group of a profile whose industry words name only this sector
 
 
 @dataclass(frozen=True)
@@ -156,7 +157,12 @@ def vocabulary() -> Vocabulary:
     )
     standard = data["sme_standard"]
     sectors = {
-        name: Sector(name, _tuple(spec.get("terms")), tuple(dict(spec.get(k, {})) for k in _LEVEL_KEYS))
+        name: Sector(
+            name,
+            _tuple(spec.get("terms")),
+            tuple(dict(spec.get(k, {})) for k in _LEVEL_KEYS),
+            str(spec.get("industry", "")),
+        )
         for name, spec in standard["sectors"].items()
     }
     industries = {
@@ -404,21 +410,12 @@ class Profile:
 
     def sector(self) -> str:
         """The 2011 SME-standard sector of the stated industry; the default (工业) when none is recognised."""
-        v = vocabulary()
-        text = search_form(self.industry)
-        for _, _, _, entries in scan_terms(text, profile_terms()):
-            for kind, key in entries:
-                if kind == "sector":
-                    return key
-        return v.default_sector
+        return _sector_of(self.industry)
 
     def industry_groups(self) -> list[str]:
-        """Industry groups the stated industry names (most specific words first)."""
-        text = search_form(self.industry)
-        groups: list[str] = []
-        for _, _, _, entries in scan_terms(text, profile_terms()):
-            groups += [key for kind, key in entries if kind == "industry" and key not in groups]
-        return groups
+        """Industry groups the stated industry names (most specific words first); when it names none, the
+        group of the SME-standard sector its words name ("零售" -> 批发零售)."""
+        return list(_industry_groups_of(self.industry))
 
     def size_range(self) -> tuple[int, int]:
         """Lowest and highest class index (into ``SIZE_CLASSES``) the stated figures allow.
@@ -443,6 +440,28 @@ class Profile:
 
 def _fmt(value: float) -> str:
     return f"{value:g}"
+
+
+@lru_cache(maxsize=256)
+def _sector_of(industry: str) -> str:
+    for _, _, _, entries in scan_terms(search_form(industry), profile_terms()):
+        for kind, key in entries:
+            if kind == "sector":
+                return key
+    return vocabulary().default_sector
+
+
+@lru_cache(maxsize=256)
+def _industry_groups_of(industry: str) -> tuple[str, ...]:
+    groups: list[str] = []
+    sectors: list[str] = []
+    for _, _, _, entries in scan_terms(search_form(industry), profile_terms()):
+        groups += [key for kind, key in entries if kind == "industry" and key not in groups]
+        sectors += [key for kind, key in entries if kind == "sector"]
+    if not groups:  # "零售", "眼镜", "设计服务": the group of the SME-standard sector the words name
+        v = vocabulary()
+        groups = [g for g in dict.fromkeys(v.sectors[k].industry for k in sectors) if g in v.industries]
+    return tuple(groups)
 
 
 # --------------------------------------------------------------------------------------------------------

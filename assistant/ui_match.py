@@ -52,32 +52,6 @@ def default_matcher(settings: Settings) -> Matcher:
     return run
 
 
-def _complete(qualifications: list[str]) -> list[str]:
-    """Unticked boxes mean "not this" (非X), except what a ticked one implies or rules out anyway."""
-    vocab = vocabulary()
-    ticked = [q for q in qualifications if not q.startswith("非")]
-    out = list(qualifications)
-    for name, spec in vocab.qualifications.items():
-        if spec.measure_only or name in ticked or any(t in spec.implied_by for t in ticked):
-            continue
-        if any(t in spec.excluded_by for t in ticked) or f"非{name}" in out:
-            continue
-        out.append(f"非{name}")
-    return out
-
-
-def place_finder(settings: Settings) -> Callable[[str], list[str]]:
-    """Corpus places named in a sentence (keeps 柳市镇-level detail for the matcher)."""
-
-    def find(text: str) -> list[str]:
-        from assistant.catalog import open_catalog
-        from assistant.retrieval import gazetteer_for
-
-        return gazetteer_for(open_catalog(settings)).find(text) if text.strip() else []
-
-    return find
-
-
 def profile_from_form(
     description: str,
     location: str,
@@ -114,8 +88,7 @@ def profile_from_form(
             fields[key] = int(value) if key == "employees" and float(value).is_integer() else value
     fields["qualifications"] = list(dict.fromkeys([*fields.get("qualifications", []), *(qualifications or [])]))
     fields["plans"] = list(dict.fromkeys([*fields.get("plans", []), *(plans or [])]))
-    if complete:
-        fields["qualifications"] = _complete(fields["qualifications"])
+    fields["qualifications_complete"] = bool(complete) or bool(fields.get("qualifications_complete"))
     profile = Profile.from_dict(fields)
     if profile.is_empty():
         raise ProfileError("请至少填写所在地，或用一句话描述企业情况。")

@@ -69,8 +69,7 @@ def test_form_fields_win_over_the_sentence_and_ticks_can_be_complete() -> None:
     assert p.location == "聊城市" and p.employees == 80 and p.industry == "制造业" and p.tax_credit == "A"
     assert "高新技术企业" in p.qualifications and "上市" in p.plans
     complete = profile_from_form("", "乐清市", "", None, None, None, "未知", ["小巨人"], [], "未知", complete=True)
-    assert "非专精特新" not in complete.qualifications  # implied by 小巨人
-    assert "非高新技术企业" in complete.qualifications
+    assert complete.qualifications_complete and not p.qualifications_complete
     with pytest.raises(ProfileError):
         profile_from_form("", "", "", None, None, None, "未知", [], [], "未知")
 
@@ -117,3 +116,23 @@ def test_comparison_table_html_links_sources_and_flags_unchecked_numbers() -> No
     html = render_table(table, turn=3)
     assert 'href="#pqa-src-3-2"' in html and "<img" not in html
     assert "未能在出处原文中核对" in html and 'class="pqa-missing"' in html and "语料中没有该地区的文件" in html
+
+
+@pytest.mark.slow
+def test_ticked_qualifications_as_complete_turn_unknown_into_not_met(corpus_index: Settings) -> None:
+    import assistant
+
+    args = ("", "乐清市", "制造业", 80, 3000.0, 5.0, "未知", ["专精特新"], [], "未知")
+    loose = assistant.match(profile_from_form(*args), settings=corpus_index, include_unmet=True)
+    strict = assistant.match(profile_from_form(*args, complete=True), settings=corpus_index, include_unmet=True)
+
+    def statuses(result: MatchResult) -> dict[str, set[str]]:
+        out: dict[str, set[str]] = {}
+        for m in result.measures:
+            for c in m.conditions:
+                if c.kind == "qualification" and "高新技术企业" in c.text:
+                    out.setdefault(m.measure_id, set()).add(c.status)
+        return out
+
+    assert statuses(loose) and all(s == {"unknown"} for s in statuses(loose).values())
+    assert all("not_met" in s for s in statuses(strict).values())

@@ -280,3 +280,82 @@ def test_match_is_fast_once_the_build_is_read(engine) -> None:
     for location in ("乐清", "聊城", "杭州", "朔州"):
         match({**YUEQING_RISING, "location": location}, engine=engine)
     assert time.perf_counter() - started < 1.0
+
+
+# -- support measures, practices, alternatives, completeness ------------------------------------------------
+
+
+def test_support_and_service_measures_name_the_firm_without_a_grant_word() -> None:
+    assert is_measure("支持中小微企业自建或者并购研发机构,购置先进实验设备。")
+    assert is_measure("通过知识产权保护直通车,为“专精特新”中小企业提供优先审查和快速预审。")
+    assert is_measure("对小微企业、初创型企业实施包容审慎监管。")
+    assert is_measure("个体工商户转型升级为企业且投资主体不变的,可以采取“直接变更”办理登记。")
+    assert is_measure("将外贸企业汇率避险担保比例从5%提高至8%。")
+    assert is_measure("支持在园区建设集中煤气供应站,降低陶瓷企业用气成本。")  # whose cost is lowered
+    assert not is_measure("支持金融机构开展存货、设备等动产质押融资。")  # support to a bank
+    assert not is_measure("鼓励发展创业投资。")  # names no firm
+    assert not is_measure("对服务机构向小微企业提供的各类服务项目最高给予20万元补助。")
+    assert not is_measure("对违规企业实施处罚。")  # a sanction, not a treatment
+    assert not is_measure("2023年支持3家民营企业申报省科技领军企业。")  # a work target
+
+
+def test_a_target_appended_to_a_measure_is_cut_off(engine) -> None:
+    result = match({"location": "温州市瓯海区", "qualifications": ["专精特新"]}, engine=engine)
+    m = _find(result, "wenzhou", "专精特新中小企业纳入")
+    assert "力争" not in search_form(m.text) and "2025" not in m.text
+
+
+def test_words_written_together_are_one_alternative() -> None:
+    group = next(c for c in read_conditions("对小微企业、科技型初创企业实施普惠性税收免除") if c.members)
+    young_tech = next(m for m in group.members if m.key == "all")
+    assert {m.kind for m in young_tech.members} == {"industry", "age"}
+    assert not any(c.kind == "age" for c in read_conditions("对小微企业、科技型初创企业实施税收免除"))
+
+
+def test_an_older_small_firm_meets_the_small_firm_alternative(engine) -> None:
+    firm = {"location": "朔州", "industry": "制造业", "employees": 40, "revenue": 1500, "age_years": 5}
+    m = _find(match(firm, engine=engine), "shuozhou", "科技型初创企业", "税收免除")
+    assert m.status == "符合"
+
+
+def test_every_typical_practice_is_one_measure_and_examples_follow_the_profile(engine) -> None:
+    cat = engine.retriever.catalog
+    practices = [m for m in measures_for(cat) if m.national]
+    assert len({m.node_id for m in practices}) == len(practices)  # one per practice
+    assert any("创新专利权质押保险贷款" in m.text for m in practices)  # no grant word, still a practice
+    borrower = match({"location": "深圳", "industry": "电子信息", "plans": ["融资"]}, engine=engine)
+    assert borrower.measures and all(m.scope == "全国典型做法" for m in borrower.measures)
+    assert all(
+        any(c.status == "met" and c.kind in ("plan", "qualification", "industry") for c in m.conditions)
+        for m in borrower.measures
+    )
+    assert any("专利权质押" in m.text for m in borrower.measures)
+    everything = match({"location": "深圳"}, engine=engine)  # nothing to judge relevance on: all practices
+    assert len(everything.measures) > len(borrower.measures)
+
+
+def test_an_industry_practice_fails_a_firm_of_another_stated_industry(engine) -> None:
+    maker = match({"location": "深圳", "industry": "电子信息", "plans": ["融资"]}, engine=engine, include_unmet=True)
+    m = _find(maker, "ndrc", "民宿经营权抵押贷款")
+    assert m.status == "不符合" and any(c.kind == "industry" and c.status == "not_met" for c in m.conditions)
+
+
+def test_a_retail_firm_is_not_an_advanced_manufacturer(engine) -> None:
+    shop = {"location": "乐清", "industry": "零售", "employees": 5}
+    m = _find(match(shop, engine=engine, include_unmet=True), "yueqing", "先进制造业企业")
+    assert m.status == "不符合"
+
+
+def test_complete_qualifications_turn_unknown_into_not_met(engine) -> None:
+    base = {"location": "乐清", "industry": "制造业", "employees": 80, "revenue": 3000, "qualifications": ["新升规"]}
+    partial = match(base, engine=engine, include_unmet=True)
+    complete = match({**base, "qualifications_complete": True}, engine=engine, include_unmet=True)
+    m1 = _find(partial, "wenzhou", "高新技术企业", "再奖励10万元")
+    m2 = _find(complete, "wenzhou", "高新技术企业", "再奖励10万元")
+    assert _condition(m1, "高新技术企业").status == "unknown"
+    c2 = _condition(m2, "高新技术企业")
+    assert c2.status == "not_met" and "列出的资质中没有高新技术企业" in c2.reason
+    assert m2.status == "不符合" and _condition(m2, "小升规").status == "met"  # 新升规 still meets 小升规
+    giant = match({**base, "qualifications": ["小巨人"], "qualifications_complete": True}, engine=engine)
+    implied = [c for m in giant.measures for c in m.conditions if c.text.strip("“”") == "专精特新"]
+    assert implied and all(c.status == "met" for c in implied)  # implied by 小巨人, not missing

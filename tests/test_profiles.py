@@ -135,3 +135,22 @@ def test_describe_is_one_chinese_line() -> None:
     line = Profile.from_text(EXAMPLE).describe()
     assert "乐清" in line and "120人" in line and "年营收5000万元" in line and "计划：上市" in line
     assert Profile().describe() == "（未填写）"
+
+
+def test_qualifications_complete_flag() -> None:
+    assert Profile().qualifications_complete is False
+    assert Profile.from_text(EXAMPLE).qualifications_complete is False
+    p = Profile.from_dict({"location": "乐清", "资质": ["规上"], "资质完整": True})
+    assert p.qualifications_complete is True
+    assert "资质已列全" in p.describe()
+    assert "无资质认定" in Profile(location="乐清", qualifications_complete=True).describe()
+    assert Profile.from_dict({"qualifications_complete": "是"}).qualifications_complete is True
+    with pytest.raises(ProfileError, match="qualifications_complete"):
+        Profile.from_dict({"qualifications_complete": 3})
+
+
+def test_industry_words_of_a_sector_name_its_industry_group() -> None:
+    assert Profile(industry="零售").industry_groups() == ["批发零售"]
+    assert Profile(industry="眼镜").industry_groups() == ["制造业"]
+    assert Profile(industry="陶瓷制造").industry_groups() == ["陶瓷", "制造业"]
+    assert Profile(industry="轴承").industry_groups() == []  # no word of the vocabulary: unknown
