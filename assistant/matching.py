@@ -1334,7 +1334,8 @@ def match(
     """The measures of the corpus that apply to ``profile``, each with its conditions checked and cited.
 
     ``profile``: a Profile, a dict of fields (English or Chinese names) or one Chinese sentence.
-    Sorted 符合 before 可能符合 (before 不符合 with ``include_unmet``), local before parent before national,
+    Sorted 符合 before 可能符合 (before 不符合 with ``include_unmet``), then fewest conditions left to confirm,
+    local before parent before national,
     then document order.
     """
     catalog = _catalog(settings, engine)
@@ -1356,7 +1357,8 @@ def match(
             continue
         if scope == EXAMPLE and selective and not _relevant_example(checks):
             continue
-        key = (_STATUS_RANK[status], _SCOPE_RANK[scope], _distance(measure, scope, place), measure.order)
+        open_questions = sum(c.status == UNKNOWN_STATUS for c in checks)  # fewer to confirm = closer to 符合
+        key = (_STATUS_RANK[status], open_questions, _SCOPE_RANK[scope], _distance(measure, scope, place), measure.order)
         found.append((key, measure, scope, checks, status))
     found.sort(key=lambda f: f[0])
     docs = {d.doc_id: d for d in catalog.documents}

@@ -220,8 +220,11 @@ def test_a_sentence_keeps_a_town_below_the_corpus_county(engine) -> None:
     assert {m.scope for m in result.measures} == {"上级", "全国典型做法"}  # 乐清 and 温州 are both parents
 
 
-def test_sorted_by_status_then_scope_then_document_order(rising: MatchResult) -> None:
-    keys = [(STATUS_RANK[m.status], SCOPE_RANK[m.scope]) for m in rising.measures]
+def test_sorted_by_status_then_open_questions_then_scope(rising: MatchResult) -> None:
+    keys = [
+        (STATUS_RANK[m.status], sum(c.status == "unknown" for c in m.conditions), SCOPE_RANK[m.scope])
+        for m in rising.measures
+    ]
     assert keys == sorted(keys)
     assert [m.citation.n for m in rising.measures] == list(range(1, len(rising.measures) + 1))
 
