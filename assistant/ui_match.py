@@ -52,6 +52,18 @@ def default_matcher(settings: Settings) -> Matcher:
     return run
 
 
+def place_finder(settings: Settings) -> Callable[[str], list[str]]:
+    """Corpus places named in a sentence (keeps 柳市镇-level detail for the matcher)."""
+
+    def find(text: str) -> list[str]:
+        from assistant.catalog import open_catalog
+        from assistant.retrieval import gazetteer_for
+
+        return gazetteer_for(open_catalog(settings)).find(text) if text.strip() else []
+
+    return find
+
+
 def profile_from_form(
     description: str,
     location: str,

@@ -261,7 +261,7 @@ HEAD_JS = """
       const el = document.getElementById((cite.getAttribute('href') || '').slice(1));
       if (!el) return;
       const folded = el.closest('details'); if (folded) folded.open = true;
-      el.scrollIntoView({behavior: 'smooth', block: 'start'});
+      el.scrollIntoView({behavior: 'smooth', block: 'start', inline: 'nearest'});
       el.classList.remove('pqa-flash'); void el.offsetWidth; el.classList.add('pqa-flash');
       return;
     }
