@@ -233,12 +233,15 @@ a.pqa-cite { text-decoration: none; font-weight: 600; padding: 0 1px; cursor: po
 .pqa-table-title { font-weight: 600; margin-bottom: 4px; }
 table.pqa-table { border-collapse: collapse; font-size: 0.9em; width: 100%; }
 table.pqa-table th, table.pqa-table td { border: 1px solid var(--border-color-primary); padding: 4px 6px; vertical-align: top; text-align: left; }
+table.pqa-table td:first-child, table.pqa-table th:first-child, table.pqa-table td:last-child, table.pqa-table th:last-child { white-space: nowrap; }
+table.pqa-table td:nth-child(2) { min-width: 6em; }
 table.pqa-table tr.pqa-missing td { color: var(--body-text-color-subdued); }
 .pqa-cell-note { font-size: 0.8em; color: var(--body-text-color-subdued); }
 .pqa-table-text { display: none; }
 .pqa-empty { color: var(--body-text-color-subdued); font-size: 0.9em; }
 details.pqa-turn summary { cursor: pointer; font-size: 0.9em; margin: 6px 0; }
-#pqa-sources-col { max-height: 85vh; overflow-y: auto; }
+#pqa-sources-col { max-height: 85vh; overflow-y: auto; overflow-x: hidden; flex-wrap: nowrap; }
+.pqa-src, .pqa-src * { overflow-wrap: anywhere; max-width: 100%; }
 @media (max-width: 640px) { #pqa-sources-col { max-height: none; } }
 """
 
