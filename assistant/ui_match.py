@@ -17,9 +17,10 @@ import gradio as gr
 
 from assistant.answers import Citation
 from assistant.matching import EXAMPLE, FITS, MAY_FIT, MatchResult, MeasureMatch, match
-from assistant.profiles import Profile, ProfileError, vocabulary
+from assistant.profiles import Profile, ProfileError
 from assistant.settings import Settings
 from assistant.ui_render import esc, highlight
+from assistant.vocabulary import vocabulary
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +65,9 @@ def place_finder(settings: Settings) -> Callable[[str], list[str]]:
     return find
 
 
+_NUMBER_FIELDS = ("employees", "revenue", "age_years")
+
+
 def profile_from_form(
     description: str,
     location: str,
@@ -96,6 +100,8 @@ def profile_from_form(
         "ownership": "" if ownership in (None, "", UNKNOWN_GRADE) else ownership,
     }
     for key, value in given.items():
+        if key in _NUMBER_FIELDS and not value:  # an empty number box arrives as 0: "not filled in"
+            continue
         if value not in (None, ""):
             fields[key] = int(value) if key == "employees" and float(value).is_integer() else value
     fields["qualifications"] = list(dict.fromkeys([*fields.get("qualifications", []), *(qualifications or [])]))
@@ -209,9 +215,9 @@ def build_match_tab(
                 )  # fmt: skip
                 industry = gr.Textbox(label="行业", placeholder="如 制造业、软件和信息技术服务业")
             with gr.Row():
-                employees = gr.Number(label="员工人数", precision=0, minimum=0, value=None)
-                revenue = gr.Number(label="年营业收入（万元）", minimum=0, value=None)
-                age = gr.Number(label="成立年限（年）", minimum=0, value=None)
+                employees = gr.Number(label="员工人数（0 = 未填）", precision=0, minimum=0, value=None)
+                revenue = gr.Number(label="年营业收入（万元，0 = 未填）", minimum=0, value=None)
+                age = gr.Number(label="成立年限（年，0 = 未填）", minimum=0, value=None)
             with gr.Row():
                 tax = gr.Dropdown(choices=[UNKNOWN_GRADE, *vocab.tax_grades], value=UNKNOWN_GRADE, label="纳税信用等级")
                 ownership = gr.Dropdown(

@@ -184,6 +184,7 @@ def test_comparison_table_and_eligibility_tab(browser, corpus_index: Settings) -
         first.wait_for(timeout=60_000)
         summary = page.locator("#pqa-matches .pqa-match-summary").inner_text()
         assert "浙江省/温州市/乐清市" in summary and "符合" in summary
+        assert "120人" in summary and "5000万元" in summary  # empty number boxes do not override the sentence
         assert first.locator(".pqa-status").inner_text() in ("符合", "可能符合")
         assert first.locator("li").count() >= 1 and "✓" in first.inner_text()
         with page.expect_download() as info:

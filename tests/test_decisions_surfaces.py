@@ -67,6 +67,8 @@ def test_bad_toml_profile_is_named(tmp_path: Path) -> None:
 def test_form_fields_win_over_the_sentence_and_ticks_can_be_complete() -> None:
     p = profile_from_form("乐清的一家制造业企业，50人", "聊城市", "", 80, None, None, "A", ["高新技术企业"], ["上市"], "未知")
     assert p.location == "聊城市" and p.employees == 80 and p.industry == "制造业" and p.tax_credit == "A"
+    zero = profile_from_form("乐清的一家企业，50人，年营收800万元", "", "", 0, 0, 0, "未知", [], [], "未知")
+    assert zero.employees == 50 and zero.revenue == 800  # empty number boxes (0) keep the sentence's figures
     assert "高新技术企业" in p.qualifications and "上市" in p.plans
     complete = profile_from_form("", "乐清市", "", None, None, None, "未知", ["小巨人"], [], "未知", complete=True)
     assert complete.qualifications_complete and not p.qualifications_complete

@@ -10,14 +10,8 @@ import time
 
 import pytest
 
-from assistant.matching import (
-    MatchResult,
-    MeasureMatch,
-    is_measure,
-    match,
-    measures_for,
-    read_conditions,
-)
+from assistant.matching import MatchResult, MeasureMatch, match
+from assistant.measures import is_measure, measures_for, read_conditions
 from assistant.profiles import Profile
 from assistant.text import search_form
 

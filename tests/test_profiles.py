@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from assistant.profiles import SIZE_CLASSES, Profile, ProfileError
+from assistant.profiles import Profile, ProfileError
+from assistant.vocabulary import SIZE_CLASSES
 
 EXAMPLE = "我们是乐清的一家制造业企业，120人，年营收5000万元，成立3年，专精特新，纳税信用A级，计划明年上市"
 
