@@ -114,15 +114,16 @@ class PolicyQueryEngine(BaseQueryEngine):
         return ans
 
     def comparison_places(self, text: str, retrieval: Retrieval, filters: Filters | None) -> list[str] | None:
-        """Places to answer as a table: two or more named, or 各地 with none; None for other questions."""
+        """None for a question to answer in prose; else the places of its table, [] = those the question
+        names (and 全国 when it asks for the national practices), or with 各地 every place."""
         filters = filters if filters is not None else self.filters
         if filters.documents:
             return None
         plan = retrieval.plan
         if len(plan.places) >= 2 and "comparison" in plan.kinds:
-            return list(plan.places)
+            return []
         if not plan.places and not plan.unknown_places and _ALL_PLACES.search(text):
-            return list(filters.jurisdictions) or []
+            return list(filters.jurisdictions)
         return None
 
     def _answer(self, text: str, retrieval: Retrieval, filters: Filters | None) -> Answer:
