@@ -19,6 +19,7 @@ from assistant.answering import ExtractiveAnswerer, idf_from_bm25, refusal
 from assistant.answers import Answer, Citation
 from assistant.citing import cited_markers, passage_check_text, split_sentences
 from assistant.engine import PolicyQueryEngine, build_query_engine, prepare_question
+from assistant.measures import measure_title
 from assistant.numbers import extract_numbers, unsupported_numbers
 from assistant.query import NATIONAL, UNKNOWN, short_name
 from assistant.retrieval import Filters, Retrieval, gazetteer_for
@@ -38,12 +39,10 @@ _PLACE = "\x00"
 _PLACE_LIST = re.compile(r"\x00(?:\s*(?:,|、|，|和|与|及|以及|and|&)?\s*\x00)*", re.IGNORECASE)
 _NATIONAL_ASKED = re.compile(r"(?:全国|国家)?(?:有哪些|有什么|的)?(?:典型做法|典型经验)|全国|national (?:typical )?practices?", re.I)
 _CLAUSE_END = re.compile(r"[？?。！!；;]")
-_NO_TOPIC = frozenset({"", "相关规定", "规定", "政策", "措施", "做法", "呢", "也", "再看看", "看看", "and", "list the"})
+_NO_TOPIC = frozenset({"", "相关规定", "规定", "政策", "措施", "做法", "呢", "也", "再看看", "看看", "and"})
 _QUESTION_TAIL = re.compile(
-    r"(?:上|方面)?(?:有没有|有什么|有哪些|有何|是什么|是多少|怎么|如何|怎样|什么|多少|哪些)(?:相关)?(?:规定|政策)?|[吗呢？?]"
-)
-_MEASURE_PREFIX = re.compile(
-    r"^(?:序号\s*\d+\s*|典型做法\s*第\s*\d+\s*项\s*|[（(][一二三四五六七八九十]+[）)]\s*|\d+[.、．]\s*|[一二三四五六七八九十]+、\s*)+"
+    r"(?:上|方面)?(?:有没有|有什么|有哪些|有何|是什么|是多少|是?怎么|是?如何|是?怎样|什么|多少|哪些)(?:相关)?(?:规定|政策)?"
+    r"|[吗呢？?]"
 )
 _MARKER = re.compile(r"\[\d+\]")
 
@@ -128,15 +127,6 @@ def _md_cell(text: str) -> str:
     return text.replace("|", "｜").replace("\n", " ")
 
 
-def measure_name(citation: Citation) -> str:
-    """The heading of the item a passage belongs to, without its numbering: 实施…梯度培育计划."""
-    path = [p for p in citation.clause_path() if p != citation.city]
-    if not path:
-        return ""
-    name = _MEASURE_PREFIX.sub("", path[-1]).strip()
-    return name or path[-1]
-
-
 def default_jurisdictions(engine: PolicyQueryEngine) -> list[str]:
     """The places that have documents of their own (the most specific level of each path)."""
     places = []
@@ -204,7 +194,7 @@ def _row(place: str, text: str, nws: NodeWithScore, n: int) -> ComparisonRow:
     return ComparisonRow(
         jurisdiction=place,
         text=text,
-        measure=measure_name(citation),
+        measure=measure_title(nws.node.metadata, nws.node.get_content(), nws.node.get_content().find(citation.quote)),
         amounts=extract_numbers(text),
         citation=citation,
         numbers_verified=not unsupported_numbers(text, [passage_check_text(nws)]),

@@ -575,7 +575,7 @@ _PRACTICE_HEAD = re.compile(r"^典型做法\s*第\s*\d+\s*项\s*")
 _ITEM_START = re.compile(r"(?:^|(?<=[\s：:；;。]))\d+\s*[.、．](?!\d)\s*")
 
 
-def _title(md: dict[str, Any], text: str, offset: int) -> str:
+def measure_title(md: dict[str, Any], text: str, offset: int) -> str:
     """The item heading; a table row's 重点工作 (with its numbered sub-item's head); a practice's name and city."""
     last = str(md.get("section", "")).split(" > ")[-1].strip()
     kind = md.get("kind", "text")
@@ -770,7 +770,7 @@ def extract_measures(catalog: Any) -> list[Measure]:
             out.append(
                 Measure(
                     measure_id=f"{doc.doc_id}:{start}-{end}",
-                    title=_title(md, text, a),
+                    title=measure_title(md, text, a),
                     text=text[a:b],
                     doc_id=doc.doc_id,
                     node_id=nid,
