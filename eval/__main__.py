@@ -225,21 +225,8 @@ def cmd_diff(args: argparse.Namespace) -> int:
     return 0
 
 
-def _product_api(package: Any, name: str, module: str) -> Any:
-    """``assistant.<name>``, else ``<module>.<name>`` (a build that does not export it yet), else None."""
-    api = getattr(package, name, None)
-    if api is None:
-        import importlib
-
-        try:
-            api = getattr(importlib.import_module(module), name, None)
-        except ImportError:
-            api = None
-    return api
-
-
 def cmd_decisions(args: argparse.Namespace) -> int:
-    """assistant.compare / assistant.match on the labelled sets; exit 2 on bad input or a missing API."""
+    """assistant.compare / assistant.match on the labelled sets; exit 2 on bad input or an unusable index."""
     from eval.decisions import (
         DecisionSetError,
         comparisons_table,
@@ -264,18 +251,6 @@ def cmd_decisions(args: argparse.Namespace) -> int:
     import assistant
     from assistant.settings import Settings
 
-    compare = _product_api(assistant, "compare", "assistant.comparing") if want_comp else None
-    match = _product_api(assistant, "match", "assistant.matching") if want_prof else None
-    for wanted, api, name, other in (
-        (want_comp, compare, "compare", "profiles"),
-        (want_prof, match, "match", "comparisons"),
-    ):
-        if wanted and api is None:
-            print(
-                f"error: assistant.{name} is not available in this build (try --only {other})",
-                file=sys.stderr,
-            )
-            return 2
     overrides: dict[str, Any] = {}
     if args.corpus:
         overrides["corpus_dir"] = args.corpus
@@ -292,14 +267,14 @@ def cmd_decisions(args: argparse.Namespace) -> int:
     report: dict[str, Any] = {}
     if want_comp:
         scores = run_comparisons(
-            comparisons, lambda topic, juris: compare(topic, juris, engine=engine), ask=args.comparison_input
+            comparisons, lambda topic, juris: assistant.compare(topic, juris, engine=engine), ask=args.comparison_input
         )
         summary = summarize_comparisons(scores)
         report["comparisons"] = {"file": str(args.comparisons), "summary": summary, "items": scores}
         print(f"\ncomparisons: {len(scores)} items from {args.comparisons}")
         print(comparisons_table(scores, summary))
     if want_prof:
-        scores = run_profiles(profiles, lambda profile: match(profile, engine=engine))
+        scores = run_profiles(profiles, lambda profile: assistant.match(profile, engine=engine))
         summary = summarize_profiles(scores)
         report["profiles"] = {"file": str(args.profiles), "summary": summary, "items": scores}
         print(f"\nprofiles: {len(scores)} from {args.profiles}")
