@@ -1,4 +1,4 @@
-# Two commands on a fresh machine: `make run` (install, index, chat UI) and `make test`.
+# Two commands on a fresh machine: `make run` (install, index, server: UI at /, API at /v1) and `make test`.
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -18,7 +18,7 @@ index: install
 	$(VENV)/bin/policy-qa index
 
 run: index
-	$(PY) ui.py
+	$(VENV)/bin/policy-qa serve
 
 lint: install
 	$(VENV)/bin/ruff check assistant eval tests ui.py

@@ -1,12 +1,6 @@
-"""Start the Policy QA chat UI: ``python ui.py [--host H] [--port P] [--auth user:pass]``."""
+"""``python ui.py [--host H] [--port P] [--auth user:pass]``: the same as ``policy-qa serve``."""
 
-from __future__ import annotations
-
-import time
-
-_STARTED = time.perf_counter()
-
-from assistant.ui_app import main  # noqa: E402  (timed from process start)
+from assistant.server import main
 
 if __name__ == "__main__":
-    raise SystemExit(main(started=_STARTED))
+    raise SystemExit(main())

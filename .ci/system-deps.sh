@@ -1,12 +1,19 @@
 #!/usr/bin/env sh
-# System packages the UI browser tests need on a fresh Debian (bookworm) machine:
+# System packages the tests need on a fresh Debian (bookworm) machine:
 #   chromium        - driven by Playwright through executable_path=/usr/bin/chromium (no browser download)
 #   fonts-noto-cjk  - CJK glyphs, so screenshots show Chinese text instead of boxes
-# Idempotent: does nothing when /usr/bin/chromium already exists. ~570 MB installed.
+#   postgresql      - server binaries (/usr/lib/postgresql/*/bin) for the storage tests' throwaway server
+# Idempotent: each package is checked, and only missing ones are installed (one apt-get call;
+# apt-get update only when something is missing). ~570 MB for chromium and fonts, ~50 MB for postgresql.
 set -eu
 
-if [ -x /usr/bin/chromium ] && fc-list 2>/dev/null | grep -qi "Noto Sans CJK"; then
-    echo "system-deps: chromium and fonts-noto-cjk already installed"
+missing=""
+[ -x /usr/bin/chromium ] || missing="$missing chromium"
+fc-list 2>/dev/null | grep -qi "Noto Sans CJK" || missing="$missing fonts-noto-cjk"
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$missing postgresql"
+
+if [ -z "$missing" ]; then
+    echo "system-deps: chromium, fonts-noto-cjk and postgresql already installed"
     exit 0
 fi
 
@@ -15,6 +22,8 @@ if [ "$(id -u)" -ne 0 ]; then
     SUDO="sudo"
 fi
 
+echo "system-deps: installing$missing"
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update
-$SUDO apt-get install -y chromium fonts-noto-cjk
+# shellcheck disable=SC2086  # word splitting of the package list is intended
+$SUDO apt-get install -y $missing

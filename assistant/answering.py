@@ -106,13 +106,15 @@ _UNIT_QUESTIONS: tuple[tuple[str, str], ...] = (
     ("year", r"哪一年|哪年|什么时候|何时|哪个月|什么时间|which year|what year|\bwhen\b"),
     ("money", r"多少钱|多少万|多少元|多少亿|金额|额度|资金|规模有多大|多大规模|总规模|奖励|奖补|补助|补贴|资助|贷款|贴息|how much|amount|fund"),
 )
-_NUM = r"(?<![\d.])(?:\d+(?:\.\d+)?|[一二三四五六七八九十两百千]+)"
+# A numeral starts where its run starts (its second character when a digit blocks the first), and whitespace
+# is possessive: linear on long runs, same matches (tests/test_patterns.py).
+_NUM = r"(?<![\d.])(?:\d+(?:\.\d+)?|(?:(?<![一二三四五六七八九十两百千])|(?<=[\d.][一二三四五六七八九十两百千]))[一二三四五六七八九十两百千]+)"
 _NUMBER_UNITS = (
-    ("percent", re.compile(r"\d\s*[%％]|百分之|\d+\s*成(?![本立果员])")),
-    ("money", re.compile(rf"{_NUM}\s*(?:万|亿)?\s*元|{_NUM}\s*(?:万|亿)(?![家人户个])")),
-    ("duration", re.compile(rf"{_NUM}\s*(?:个)?(?:工作日|天|日内|小时|分钟|个月|周)|(?<!\d)\d{{1,3}}\s*年(?!度)|[一二三两四五六七八九十]+年")),
+    ("percent", re.compile(r"\d\s*+[%％]|百分之|(?<!\d)\d+\s*+成(?![本立果员])")),
+    ("money", re.compile(rf"{_NUM}\s*+(?:万|亿)?\s*+元|{_NUM}\s*+(?:万|亿)(?![家人户个])")),
+    ("duration", re.compile(rf"{_NUM}\s*+(?:个)?(?:工作日|天|日内|小时|分钟|个月|周)|(?<!\d)\d{{1,3}}\s*+年(?!度)|(?<![一二三两四五六七八九十])[一二三两四五六七八九十]+年")),
     ("year", re.compile(r"\d{4}\s*年|\d{4}[-./]\d")),
-    ("count", re.compile(rf"{_NUM}\s*(?:余|多)?(?:家|个(?!工作日|月)|项|名|人|户|批|所|类|种|条|座|次|支|位|倍)")),
+    ("count", re.compile(rf"{_NUM}\s*+(?:余|多)?(?:家|个(?!工作日|月)|项|名|人|户|批|所|类|种|条|座|次|支|位|倍)")),
 )
 
 
@@ -130,7 +132,7 @@ def number_units(sentence: str) -> set[str]:
     return {unit for unit, pattern in _NUMBER_UNITS if pattern.search(sentence)}
 
 
-_EXAMPLE_AFTER = re.compile(r"\s*(?:之类|这类|一类|这样|那样|等|等等|類|之類|這類|這樣)")
+_EXAMPLE_AFTER = re.compile(r"(?:(?<!\s)\s++)?(?:之类|这类|一类|这样|那样|等|等等|類|之類|這類|這樣)")
 
 
 def quoted_terms(question: str) -> list[str]:
@@ -242,6 +244,9 @@ class ExtractiveAnswerer:
             draft, quotes = self._compose(plan, cands, concepts)
             if draft and (pair := self._disagreement(plan, cands, passages)):
                 draft, quotes, notice = self._show_both(draft, quotes, pair, passages, concepts)
+                verdict = context.get("in_force")  # which of the two is in force on the answer's date
+                if callable(verdict):
+                    notice += verdict([str(passages[c.passage_index - 1].node.metadata.get("doc_id", "")) for c in pair])
         if not draft:
             return refusal()
         draft = self._script(question, draft)

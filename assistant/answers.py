@@ -62,6 +62,9 @@ class Citation:
     city: str = ""
     quote: str = ""  # the sentence(s) of the passage the answer relies on
     score: float = 0.0
+    validity_state: str | None = None  # the document's state on the answer's date (``Lifecycle.state_on``)
+    validity_notice: str | None = None  # e.g. 该文件有效期至2025年12月31日（已过期）; None when in force
+    validity_evidence: str = ""  # the sentence the document's validity was read from
 
     @classmethod
     def from_node(cls, n: int, nws: NodeWithScore, quote: str = "") -> Citation:
@@ -126,6 +129,7 @@ class Answer:
     prompt: str | None = None  # final LLM prompt, when an LLM answered
     timings: dict[str, float] = field(default_factory=dict)
     table: dict[str, Any] | None = None  # a comparison answered as a table: ``Comparison.to_dict()``
+    as_of: str = ""  # YYYY-MM-DD the answer was given as of (documents' validity on that date)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -133,6 +137,7 @@ class Answer:
             "answerable": self.answerable,
             "answerer": self.answerer,
             "notice": self.notice,
+            "as_of": self.as_of,
             "citations": [c.to_dict() for c in self.citations],
             "timings": self.timings,
             **({"table": self.table} if self.table else {}),

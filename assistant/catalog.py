@@ -26,6 +26,7 @@ from assistant.layout import (
     node_from_row,
     read_jsonl,
 )
+from assistant.lifecycle import Lifecycle
 from assistant.settings import Settings, get_settings
 
 logger = logging.getLogger(__name__)
@@ -41,6 +42,7 @@ class DocumentInfo:
     doc_number: str
     date: str
     chunks: int
+    lifecycle: Lifecycle | None = None  # validity, supersession, delegation (assistant/lifecycle.py)
 
 
 class Catalog:
@@ -61,8 +63,10 @@ class Catalog:
         self.node_ids: list[str] = [r["id"] for r in rows]
         self.position: dict[str, int] = {nid: i for i, nid in enumerate(self.node_ids)}
         self.nodes: dict[str, TextNode] = {r["id"]: node_from_row(r) for r in rows}
+        self.lifecycles: dict[str, Lifecycle] = _lifecycles(doc_rows)
+        fields = [k for k in DocumentInfo.__dataclass_fields__ if k != "lifecycle"]
         self.documents: list[DocumentInfo] = [
-            DocumentInfo(**{k: d[k] for k in DocumentInfo.__dataclass_fields__}) for d in doc_rows
+            DocumentInfo(**{k: d[k] for k in fields}, lifecycle=self.lifecycles.get(d["doc_id"])) for d in doc_rows
         ]
         self._cleaned = {d["doc_id"]: d.get("cleaned_text", "") for d in doc_rows}
         self.doc_index = np.array([self.nodes[i].metadata["doc_id"] for i in self.node_ids])
@@ -98,6 +102,17 @@ class Catalog:
 
     def document(self, doc_id: str) -> DocumentInfo | None:
         return next((d for d in self.documents if d.doc_id == doc_id), None)
+
+
+def _lifecycles(doc_rows: list[dict[str, Any]]) -> dict[str, Lifecycle]:
+    """Every document's lifecycle, from the stored cleaned texts: cheap, so computed when a build opens."""
+    from assistant.lifecycle_links import build_lifecycles
+
+    try:
+        return build_lifecycles(doc_rows)
+    except Exception:  # a lifecycle bug must not stop questions being answered: the documents read as 未知
+        logger.exception("lifecycle extraction failed; every document reads as 未知")
+        return {str(d["doc_id"]): Lifecycle(str(d["doc_id"])) for d in doc_rows}
 
 
 _cache: dict[tuple[str, str | None, int], Catalog] = {}

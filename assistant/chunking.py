@@ -29,6 +29,7 @@ SECTION_SEP = SECTION_SEPARATOR
 PREAMBLE = PREAMBLE_SECTION
 UNKNOWN = "未知"
 LABEL_MAX = 40
+ITEM_MIN_CHARS = 16  # a numbered one-sentence line this long (after its number) states a measure
 
 _CN_NUM = "一二三四五六七八九十百零〇"
 _HEADINGS = (  # (rank, pattern): a lower rank is a higher level
@@ -41,6 +42,8 @@ _HEADINGS = (  # (rank, pattern): a lower rank is a higher level
 )
 _SENTENCE_END = "。！？；!?;"
 _LABEL_END = re.compile(r"[。！？；!?;]")
+_SENTENCE_TAIL = re.compile(r"[。！？；!?;][”’」』)）]?$")
+_CLAUSE_MARK = re.compile(r"[，,：:\d]")  # a clause break or a figure: more than a topic phrase
 _RECORD = re.compile(r"^(?:序号|序號|编号|編號)[：:]\s*(\d+)(?:[；;]|$)")
 _ATTACHMENT = re.compile(r"^附\s*件\s*\d*\s*(?:[:：]\s*(.{0,60}))?$")
 _CITY_PARA = re.compile(r"^([\u4e00-\u9fff]{2,8}?(?:市|县|縣|区|區|州|盟|省))[：:]")
@@ -90,6 +93,33 @@ def heading_label(text: str) -> str:
 def _heading_only(text: str) -> bool:
     m = _LABEL_END.search(text)
     return len(text) <= LABEL_MAX + 2 and (m is None or m.end() == len(text))
+
+
+def _marker_end(text: str) -> int:
+    """Length of the outline number (``一、``, ``（一）``, ``1.``, ``第一条``) a heading line starts with."""
+    for _, pattern in _HEADINGS:
+        m = pattern.match(text)
+        if m:
+            return m.end()
+    return 0
+
+
+def _is_item(text: str, rank: int, following: str | None) -> bool:
+    """A numbered line that is itself content (a measure written one per line), not a heading.
+
+    It is a leaf of the outline (the next line is a sibling, a higher heading or the end), or it is
+    a full sentence: it ends like one and reads as a clause (a comma, colon or figure, or long).
+    Short phrases over sub-items (``（一）创业扶持友好。``) stay headings.
+    """
+    if following is None or _ATTACHMENT.match(following) or _DISTRIBUTION.search(following):
+        return True
+    next_rank = heading_rank(following)
+    if next_rank is not None and next_rank <= rank:
+        return True
+    body = text[_marker_end(text) :].strip()
+    if not _SENTENCE_TAIL.search(body):
+        return False
+    return len(body) >= ITEM_MIN_CHARS or bool(_CLAUSE_MARK.search(body))
 
 
 def _split_points(text: str, start: int, end: int, hard: bool) -> list[int]:
@@ -318,7 +348,8 @@ def _pieces(text: str) -> list[_Piece]:
             continue
         if rank is not None:
             sec.push_heading(rank, heading_label(line))
-            if not _heading_only(line):
+            following = paras[i + 1].text if i + 1 < len(paras) else None
+            if not _heading_only(line) or _is_item(line, rank, following):
                 sec.add_body(para)
         else:
             sec.add_body(para)

@@ -1,14 +1,15 @@
-"""``policy-qa``: index the corpus, list chunks, ask questions, start the UI."""
+"""``policy-qa``: index the corpus, list chunks, ask questions, start the server (UI and API)."""
 
 from __future__ import annotations
 
 import argparse
 import json
-import logging
 import sys
 from pathlib import Path
 from typing import Any
 
+from assistant.server.args import add_server_arguments
+from assistant.server.logs import configure_logging
 from assistant.settings import Settings, get_settings, prepare_offline_environment
 
 prepare_offline_environment()
@@ -75,7 +76,9 @@ def cmd_ask(args: argparse.Namespace) -> int:
     from assistant.retrieval import Filters
 
     settings = _settings(args)
-    filters = Filters(jurisdictions=args.jurisdiction or [], documents=args.document or [])
+    filters = Filters(
+        jurisdictions=args.jurisdiction or [], documents=args.document or [], as_of=args.as_of, validity=args.validity
+    )
     engine = build_query_engine(settings, filters=filters)
     ans, _, _ = engine.answer(args.question)
     if args.json:
@@ -84,8 +87,12 @@ def cmd_ask(args: argparse.Namespace) -> int:
             "answerable": ans.answerable,
             "answerer": ans.answerer,
             "notice": ans.notice,
+            "as_of": ans.as_of,
             "citations": [
-                {k: c.to_dict()[k] for k in ("n", "title", "doc_number", "section", "file", "start", "end", "text")}
+                {
+                    k: c.to_dict()[k]
+                    for k in ("n", "title", "doc_number", "section", "file", "start", "end", "text", "validity_notice")
+                }
                 for c in ans.citations
             ],
             "timings": ans.timings,
@@ -99,6 +106,8 @@ def cmd_ask(args: argparse.Namespace) -> int:
         print("\n来源：")
         for c in ans.citations:
             print(f"[{c.n}] {c.label()}")
+            if c.validity_notice:
+                print(f"    （{c.validity_notice}）")
             if args.show_sources:
                 print(f"    {c.text}\n")
     return 0
@@ -128,7 +137,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
     from assistant.comparing import compare
     from assistant.engine import build_query_engine
 
-    _emit(args, compare(args.topic, args.jurisdiction or None, engine=build_query_engine(_settings(args))))
+    engine = build_query_engine(_settings(args))
+    _emit(args, compare(args.topic, args.jurisdiction or None, engine=engine, as_of=args.as_of, validity=args.validity))
     return 0
 
 
@@ -140,16 +150,44 @@ def cmd_match(args: argparse.Namespace) -> int:
     if bool(args.profile) == bool(args.text):
         raise UsageError("请给出企业画像文件（profile.toml）或用 --text 描述企业，二者选一。")
     profile = Profile.from_toml(Path(args.profile)) if args.profile else args.text  # a sentence: corpus places
-    result = match(profile, engine=build_query_engine(_settings(args)), include_unmet=args.all)
+    engine = build_query_engine(_settings(args))
+    result = match(profile, engine=engine, include_unmet=args.all, as_of=args.as_of, validity=args.validity)
     _emit(args, result)
     return 0
 
 
 def cmd_docs(args: argparse.Namespace) -> int:
+    """One line per document with its lifecycle (status today, dates, what supersedes it, the source sentence)."""
+    import unicodedata
+    from datetime import date
+
+    from assistant import lifecycle_links as ll
     from assistant.catalog import open_catalog
 
-    for d in open_catalog(_settings(args)).documents:
-        print(f"{d.doc_id}\t{d.jurisdiction}\t{d.doc_number or '-'}\t{d.date or '-'}\t{d.chunks}\t{d.title}")
+    def cell(value: object) -> str:  # a newline, tab or bidi control in a name must not break the one-line row
+        return "".join(
+            repr(c)[1:-1] if unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp") else c for c in str(value)
+        )
+
+    cat, today = open_catalog(_settings(args)), date.today()
+    docs = cat.documents
+    if args.history:
+        doc_id = ll.find_document([vars(d) for d in docs], args.history)
+        if doc_id is None:
+            raise UsageError(f"未找到文件：{args.history}（可用 doc_id、文件名、标题或文号）")
+        chain = ll.version_chain(cat.lifecycles, doc_id)
+        docs = [d for c in chain for d in docs if d.doc_id == c]
+        rows = None if args.json else ll.history_rows(docs, today)
+    else:
+        rows = None if args.json else [
+            (d.doc_id, d.jurisdiction, d.doc_number or "-", d.date or "-", d.chunks, d.title,
+             *ll.lifecycle_cells(d.lifecycle, today))
+            for d in docs
+        ]
+    if rows is None:
+        print(json.dumps([ll.document_json(d, today) for d in docs], ensure_ascii=False, indent=2))
+    for row in rows or []:
+        print("\t".join(cell(f) for f in row))
     return 0
 
 
@@ -169,10 +207,11 @@ def cmd_export_cache(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_ui(args: argparse.Namespace) -> int:
-    import ui
+def cmd_serve(args: argparse.Namespace) -> int:
+    """The server: the UI at /, the OpenAI-compatible API at /v1, docs at /docs (``ui`` is an alias)."""
+    from assistant.server.run import run_from_args
 
-    return ui.main(args.ui_args)
+    return run_from_args(args, _settings(args))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -199,12 +238,14 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--document", action="append", help="只检索该文件（可重复）")
     s.add_argument("--show-sources", action="store_true", help="显示引用的原文")
     s.add_argument("--answerer", choices=["auto", "extractive", "llm"])
+    _date_options(s)
     s.set_defaults(func=cmd_ask)
 
     s = sub.add_parser("compare", help="各地对同一主题的规定对比（每格附出处）")
     s.add_argument("topic")
     s.add_argument("--jurisdiction", action="append", help="参与对比的地区（可重复；默认所有有文件的地区）")
     _table_options(s)
+    _date_options(s)
     s.set_defaults(func=cmd_compare)
 
     s = sub.add_parser("match", help="政策找人：列出适用于某企业的措施（逐条标明条件是否满足）")
@@ -212,18 +253,25 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--text", help="用一句话描述企业，代替画像文件")
     s.add_argument("--all", action="store_true", help="也列出不符合条件的措施")
     _table_options(s)
+    _date_options(s, match=True)
     s.set_defaults(func=cmd_match)
 
-    s = sub.add_parser("docs", help="列出已索引的文件")
+    s = sub.add_parser("docs", help="列出已索引的文件及其效力（状态、施行日期、有效期、被谁废止、依据）")
+    s.add_argument("--history", metavar="TITLE_OR_文号", help="显示该文件的版本链（旧 → 新）")
+    s.add_argument("--json", action="store_true", help="输出 JSON")
     s.set_defaults(func=cmd_docs)
 
     s = sub.add_parser("export-cache", help="把当前语料的向量写入 corpus/.vector_cache（随项目发布）")
     s.add_argument("--corpus")
     s.set_defaults(func=cmd_export_cache)
 
-    s = sub.add_parser("ui", help="启动聊天界面（参数同 python ui.py）")
-    s.add_argument("ui_args", nargs=argparse.REMAINDER)
-    s.set_defaults(func=cmd_ui)
+    for name, text in (("serve", "启动服务：网页界面 /、OpenAI 兼容接口 /v1、接口文档 /docs"), ("ui", "同 serve")):
+        s = sub.add_parser(name, help=text)
+        add_server_arguments(s, get_settings())
+        s.set_defaults(func=cmd_serve)
+    from assistant.storage.commands import add_commands
+
+    add_commands(sub)  # keys create|list|revoke, logs export
     return p
 
 
@@ -233,15 +281,36 @@ def _table_options(s: argparse.ArgumentParser) -> None:
     s.add_argument("--output", "-o", help="写入文件而不是打印（CSV 带 BOM，可直接用 Excel 打开）")
 
 
+def _as_of(text: str) -> Any:
+    from assistant.validity import InvalidDateError, parse_date
+
+    try:
+        return parse_date(text)
+    except InvalidDateError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _date_options(s: argparse.ArgumentParser, *, match: bool = False) -> None:
+    """--as-of and 只看现行有效 / 包括历史文件 (default: see ``assistant.validity``)."""
+    s.add_argument("--as-of", type=_as_of, metavar="YYYY-MM-DD", help="按该日期的文件状态回答（默认今天）")
+    group = s.add_mutually_exclusive_group()
+    default = "（默认）" if match else ""
+    group.add_argument(
+        "--current-only", dest="validity", action="store_const", const="current",
+        help=f"只看现行有效：不用已过期、已废止或尚未施行的文件{default}",
+    )  # fmt: skip
+    group.add_argument(
+        "--include-history", dest="validity", action="store_const", const="all",
+        help="包括历史文件：也用不在有效期内的文件（排在现行文件之后，并注明）",
+    )  # fmt: skip
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     settings = get_settings()
-    level = logging.INFO if args.verbose else getattr(logging, settings.log_level.upper(), logging.WARNING)
-    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
-    for handler in logging.getLogger().handlers:  # bm25s sets DEBUG on its own logger when imported
-        handler.setLevel(level)
+    configure_logging(settings, verbose=args.verbose)  # secrets redacted from every record
     from assistant.engine import InvalidQuestionError
-    from assistant.indexing import EmbedderMismatchError, IndexBusyError
+    from assistant.indexing import EmbedderMismatchError, EmptyIndexError, IndexBusyError
     from assistant.layout import IndexCorruptError, IndexMissingError
     from assistant.profiles import ProfileError
     from assistant.retrieval import UnknownFilterError
@@ -249,7 +318,7 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         return args.func(args)
-    except (InvalidQuestionError, UnknownFilterError, UsageError, ProfileError) as exc:
+    except (InvalidQuestionError, UnknownFilterError, UsageError, ProfileError, EmptyIndexError) as exc:
         print(f"错误：{exc}", file=sys.stderr)
         return EXIT_USAGE
     except (IndexCorruptError, IndexMissingError, EmbedderMismatchError, IndexBusyError, StoreUnavailableError) as exc:

@@ -2,29 +2,33 @@
 
 A cell holds what one place's own documents say (a county's documents are not its city's), filled
 by the extractive answerer offline or by the configured LLM; either way every number in the cell is
-checked against the passage the cell cites. A place whose documents say nothing gets "未提及".
+checked against the passage the cell cites. An LLM cell is kept only when that passage supports it
+(``citing.unsupported_reason``); a place none of whose LLM cells holds gets its offline cells. A place
+whose documents say nothing gets "未提及".
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 from dataclasses import asdict, dataclass, field, replace
+from datetime import date
 from typing import Any
 
 from llama_index.core.schema import NodeWithScore
 
 from assistant.answering import ExtractiveAnswerer, idf_from_bm25, refusal
 from assistant.answers import Answer, Citation
-from assistant.citing import cited_markers, passage_check_text, split_sentences
+from assistant.citing import cited_markers, passage_check_text, split_sentences, unsupported_reason
 from assistant.engine import PolicyQueryEngine, build_query_engine, prepare_question
 from assistant.measures import measure_title
+from assistant.notices import annotate_rows, merge
 from assistant.numbers import extract_numbers, unsupported_numbers
 from assistant.query import NATIONAL, UNKNOWN, short_name
 from assistant.retrieval import Filters, Retrieval, gazetteer_for
 from assistant.settings import Settings
+from assistant.tables import csv_text, md_cell
 from assistant.text import is_traditional, search_form, to_simplified, to_traditional
+from assistant.validity import Validity, resolve
 
 NOT_MENTIONED = "未提及"
 CELL_MIN_COVERAGE = 0.44  # a cell answers for one place, so its place name is not asked of the sentence
@@ -64,6 +68,7 @@ class Comparison:
     rows: list[ComparisonRow] = field(default_factory=list)
     answerer: str = "extractive"
     notice: str = ""
+    as_of: str = ""  # YYYY-MM-DD the cells were read as of
     _passages: list[NodeWithScore] = field(default_factory=list, repr=False, compare=False)  # cited, in [n] order
 
     @property
@@ -75,6 +80,7 @@ class Comparison:
             "topic": self.topic,
             "answerer": self.answerer,
             "notice": self.notice,
+            "as_of": self.as_of,
             "rows": [asdict(r) for r in self.rows],
         }
 
@@ -108,23 +114,21 @@ class Comparison:
         for r in self.rows:
             source = f"[{r.citation.n}] {r.citation.label()}" if r.citation else (r.note or "—")
             cells = [r.jurisdiction, r.measure or "—", r.text, source]
-            lines.append("| " + " | ".join(_md_cell(c) for c in cells) + " |")
+            lines.append("| " + " | ".join(md_cell(c) for c in cells) + " |")
+        if self.notice:  # the documents' validity on the date, a past target year
+            lines += ["", f"> 提示：{md_cell(self.notice)}"]
         return "\n".join(lines)
 
     def to_csv(self) -> str:
-        out = io.StringIO()
-        writer = csv.writer(out)
-        writer.writerow(["地区", "措施", "金额或条件", "数字", "出处", "原文段落"])
+        """CSV text for Excel (formula-like cells escaped); the caller adds a BOM when writing a file."""
+        rows = []
         for r in self.rows:
             c = r.citation
-            writer.writerow(
-                [r.jurisdiction, r.measure, r.text, "；".join(r.amounts), c.label() if c else r.note, c.text if c else ""]
-            )
-        return out.getvalue()
-
-
-def _md_cell(text: str) -> str:
-    return text.replace("|", "｜").replace("\n", " ")
+            rows.append(
+                [r.jurisdiction, r.measure, r.text, "；".join(r.amounts), c.label() if c else r.note, c.text if c else "",
+                 (c.validity_notice or "") if c else ""]
+            )  # fmt: skip
+        return csv_text(["地区", "措施", "金额或条件", "数字", "出处", "原文段落", "有效期提示"], rows)
 
 
 def default_jurisdictions(engine: PolicyQueryEngine) -> list[str]:
@@ -227,24 +231,34 @@ def _extractive_cells(
 
 def _llm_cells(
     engine: PolicyQueryEngine, question: str, retrieval: Retrieval, limit: int
-) -> tuple[list[tuple[str, NodeWithScore]], str, str]:
-    """Cells drafted by the LLM answerer: one per cited sentence, numbers already checked by it."""
+) -> tuple[list[tuple[str, NodeWithScore]] | None, str, str]:
+    """Cells drafted by the LLM answerer: one per sentence that the one passage the cell cites supports
+    (``unsupported_reason``, as for every LLM sentence). ``None`` when no LLM cell holds, or the model
+    failed and the answer is the offline one: the caller then uses the offline cells."""
     cat = engine.retriever.catalog
     ans = engine.answerer.answer(
         question, retrieval.nodes, plan=retrieval.plan, idf=idf_from_bm25(cat.bm25, len(cat.node_ids))
     )
-    if not ans.answerable:
+    if ans.answerer != engine.answerer.name:  # the offline fallback answered
+        return None, ans.answerer, ans.notice
+    if not ans.answerable:  # the model found nothing for this place
         return [], ans.answerer, ans.notice
     cells: list[tuple[str, NodeWithScore]] = []
     for sentence in split_sentences(ans.text):
-        markers = [m for m in cited_markers(sentence) if 0 < m <= len(ans.passages)]
         text = _MARKER.sub("", sentence).strip(" -\n")
-        if markers and text:  # the cell cites the one passage that holds all its numbers, if any does
-            backing = [m for m in markers if not unsupported_numbers(text, [passage_check_text(ans.passages[m - 1])])]
-            cells.append((text, ans.passages[(backing or markers)[0] - 1]))
+        markers = [m for m in cited_markers(sentence) if 0 < m <= len(ans.passages)]
+        backing = [m for m in markers if _supports(text, ans.passages[m - 1], engine.settings)]
+        if text and backing:  # the cell cites the first passage that supports it on its own
+            cells.append((text, ans.passages[backing[0] - 1]))
         if len(cells) >= limit:
             break
+    if not cells:
+        return None, ans.answerer, ""
     return cells, ans.answerer, ans.notice
+
+
+def _supports(text: str, nws: NodeWithScore, settings: Settings) -> bool:
+    return not unsupported_reason(text, [passage_check_text(nws)], settings.llm_min_support)
 
 
 def compare(
@@ -254,11 +268,15 @@ def compare(
     settings: Settings | None = None,
     engine: PolicyQueryEngine | None = None,
     measures_per_place: int = 2,
+    as_of: date | None = None,
+    validity: Validity | None = None,
 ) -> Comparison:
     """What each jurisdiction's own documents say about ``topic``, as rows with their own citations.
 
     ``topic`` may be a whole question ("温州、乐清对小升规企业分别怎么奖励？"): the places it names are
-    compared when ``jurisdictions`` is not given, else every place that has documents.
+    compared when ``jurisdictions`` is not given, else every place that has documents. Each cell comes from
+    the documents that count on ``as_of`` (default today; a date the topic states wins) under ``validity``
+    (``Filters.validity``), so a place's cell is the version in force on that date.
     """
     engine = engine or build_query_engine(settings)
     topic, _ = prepare_question(topic, engine.settings)
@@ -267,6 +285,7 @@ def compare(
     result = Comparison(topic=core)
     use_llm = engine.settings.llm_enabled
     notices: list[str] = []
+    when = resolve(as_of, validity)
     n = 0
     for place in places:
         docs, by_city = _own_documents(engine, place)
@@ -274,16 +293,24 @@ def compare(
             result.rows.append(ComparisonRow(jurisdiction=place, text=NOT_MENTIONED, note=NO_DOCUMENTS))
             continue
         question = f"{place} {asked}"
-        retrieval = engine.retriever.retrieve_detailed(question, Filters(documents=docs))
+        retrieval = engine.retriever.retrieve_detailed(
+            question, Filters(documents=docs, as_of=as_of, validity=validity)
+        )
+        when = retrieval.when or when
         if by_city:  # only the national practices that speak for this place
             key = short_name(place)
             kept = [n for n in retrieval.nodes if short_name(str(n.node.metadata.get("city", ""))) == key]
             retrieval = replace(retrieval, nodes=kept)
+        cells: list[tuple[str, NodeWithScore]] | None = None
         if use_llm:
-            cells, result.answerer, notice = _llm_cells(engine, question, retrieval, measures_per_place)
+            cells, answerer, notice = _llm_cells(engine, question, retrieval, measures_per_place)
+            if cells is not None:  # the model's verdict for this place: its verified cells, or none
+                result.answerer = answerer
+            elif not notice:
+                notice = f"大模型对{place}的回答无法在来源中核实，已改用离线摘录。"
             if notice and notice not in notices:
                 notices.append(notice)
-        else:
+        if cells is None:
             cells = _extractive_cells(engine, question, retrieval, measures_per_place)
         if not cells:
             result.rows.append(ComparisonRow(jurisdiction=place, text=NOT_MENTIONED))
@@ -294,5 +321,6 @@ def compare(
             row.note = PRACTICE_NOTE if by_city else ""
             result.rows.append(row)
             result._passages.append(nws)
-    result.notice = "；".join(notices)
+    result.as_of = when.day.isoformat()
+    result.notice = merge(*notices, *annotate_rows(result.rows, engine.retriever.catalog, when))
     return result

@@ -18,8 +18,10 @@ from llama_index.core.schema import QueryBundle
 
 from assistant.answering import Answerer, ExtractiveAnswerer, idf_from_bm25, refusal
 from assistant.answers import Answer
+from assistant.notices import annotate, lapsed_reason
 from assistant.retrieval import Filters, HybridRetriever, Retrieval
 from assistant.settings import Settings, get_settings
+from assistant.validity import in_force_verdict
 
 logger = logging.getLogger(__name__)
 
@@ -88,7 +90,11 @@ class PolicyQueryEngine(BaseQueryEngine):
 
     def _context(self, retrieval: Retrieval) -> dict[str, Any]:
         cat = self.retriever.catalog
-        return {"plan": retrieval.plan, "idf": idf_from_bm25(cat.bm25, len(cat.node_ids))}
+        context = {"plan": retrieval.plan, "idf": idf_from_bm25(cat.bm25, len(cat.node_ids))}
+        if retrieval.when is not None:  # a disagreement notice says which document is in force that day
+            day = retrieval.when.day
+            context["in_force"] = lambda doc_ids: in_force_verdict(cat, doc_ids, day)
+        return context
 
     def retrieve_for(self, question: str, filters: Filters | None = None) -> Retrieval:
         return self.retriever.retrieve_detailed(question, filters if filters is not None else self.filters)
@@ -99,12 +105,14 @@ class PolicyQueryEngine(BaseQueryEngine):
         retrieval = self.retrieve_for(text, filters)
         plan = retrieval.plan
         declined = refusal(f"文件不涉及{'、'.join(plan.unknown_places)}") if plan.unknown_places and not plan.places else None
+        if declined is None and retrieval.lapsed and retrieval.when is not None:  # only out-of-force documents
+            declined = refusal(lapsed_reason(self.retriever.catalog, retrieval.lapsed, retrieval.when))
         return text, notice, retrieval, declined
 
-    @staticmethod
-    def _finish(ans: Answer, notice: str, retrieval: Retrieval, t0: float, t1: float) -> Answer:
-        t2 = time.perf_counter()
+    def _finish(self, ans: Answer, notice: str, retrieval: Retrieval, t0: float, t1: float) -> Answer:
         ans.notice = "；".join(x for x in (notice, ans.notice) if x)
+        annotate(ans, self.retriever.catalog, retrieval.when)  # validity of what it cites, on the answer's date
+        t2 = time.perf_counter()
         ans.timings = {
             **{k: round(v, 2) for k, v in retrieval.timings.items()},
             "retrieval_ms": round((t1 - t0) * 1000, 2),
@@ -131,7 +139,11 @@ class PolicyQueryEngine(BaseQueryEngine):
         if places is not None:
             from assistant.comparing import compare
 
-            return compare(text, places or None, engine=self).to_answer(text)
+            when = retrieval.when
+            as_of = when.day if when is not None and when.source != "today" else None
+            return compare(
+                text, places or None, engine=self, as_of=as_of, validity=when.validity if when else None
+            ).to_answer(text)
         return self.answerer.answer(text, retrieval.nodes, **self._context(retrieval))
 
     def answer(self, question: str, filters: Filters | None = None) -> tuple[Answer, Retrieval, str]:
@@ -143,7 +155,11 @@ class PolicyQueryEngine(BaseQueryEngine):
         return self._finish(ans, notice, retrieval, t0, t1), retrieval, text
 
     def stream_answer(self, question: str, filters: Filters | None = None) -> Iterator[str | Answer]:
-        """Text deltas as they are produced, then the final verified ``Answer`` (replace the deltas with it)."""
+        """Text pieces as they are verified, then the final ``Answer``, whose text is their concatenation.
+
+        Only verified text is ever yielded (the LLM answerer streams a sentence once its cited passage
+        supports it), so a client may show the pieces as they come and never has to take any back.
+        """
         t0 = time.perf_counter()
         text, notice, retrieval, final = self._retrieve(question, filters)
         t1 = time.perf_counter()
@@ -157,7 +173,10 @@ class PolicyQueryEngine(BaseQueryEngine):
                     final = item
                 else:
                     yield item
-        yield self._finish(final or refusal(), notice, retrieval, t0, t1)
+            if final is None:  # an answerer that ended without its Answer: decline, visibly
+                final = refusal()
+                yield final.text
+        yield self._finish(final, notice, retrieval, t0, t1)
 
     @staticmethod
     def to_response(ans: Answer, retrieval: Retrieval | None, question: str) -> Response:

@@ -31,7 +31,7 @@ from assistant.layout import (
     read_jsonl,
     write_jsonl,
 )
-from assistant.loading import SkippedFile, SourceDocument, load_corpus
+from assistant.loading import SUPPORTED_SUFFIXES, SkippedFile, SourceDocument, load_corpus
 from assistant.settings import Settings, get_settings
 from assistant.text import search_form, tokenize
 
@@ -46,6 +46,24 @@ class IndexBusyError(RuntimeError):
 
 class EmbedderMismatchError(RuntimeError):
     """The index was built with another embedder."""
+
+
+class EmptyIndexError(ValueError):
+    """The corpus gave no chunk at all, so there is nothing to index (the CLI exits 2 with the message)."""
+
+
+def empty_index_error(corpus_dir: Path, documents: int, skipped: list[SkippedFile]) -> EmptyIndexError:
+    """The error for a build with no chunks, naming why: no files, every file skipped, or no text."""
+    if documents:
+        why = f"{documents} 个文件都没有切出任何正文片段"
+    elif skipped:
+        why = f"{len(skipped)} 个文件全部被跳过（{'；'.join(f'{s.file}：{s.reason}' for s in skipped[:3])}）"
+    else:
+        why = f"目录中没有 {'/'.join(sorted(SUPPORTED_SUFFIXES))} 文件"
+    return EmptyIndexError(
+        f"语料目录 {corpus_dir} 中没有可索引的内容：{why}。请放入政策文件后重新运行 `policy-qa index`"
+        "（已有的索引不受影响）。"
+    )
 
 
 @dataclass
@@ -79,6 +97,8 @@ def pipeline_version() -> str:
 
 def doc_fingerprint(doc: SourceDocument) -> str:
     fields = [doc.content_hash, doc.title, doc.issuer, doc.jurisdiction, doc.doc_number, doc.date, doc.file]
+    if doc.lifecycle:  # a manifest lifecycle edit makes a new document row (the chunks stay)
+        fields.append(json.dumps(doc.lifecycle, ensure_ascii=False, sort_keys=True))
     return hashlib.sha256("\x1f".join(fields).encode("utf-8")).hexdigest()[:24]
 
 
@@ -192,10 +212,14 @@ def update_index(
                 cleaned, doc_nodes = chunk_document(doc)
                 cleaned_text = cleaned.text
                 report.warnings.extend(f"{doc.file}: {w}" for w in cleaned.warnings)
+                if not doc_nodes:
+                    report.warnings.append(f"{doc.file}: 没有切出任何正文片段，该文件不会被检索到")
             nodes.extend(doc_nodes)
             doc_rows.append(_document_row(doc, fingerprints[doc.doc_id], len(doc_nodes), cleaned_text))
         report.removed = sorted(v["file"] for k, v in old_docs.items() if k not in fingerprints)
         report.chunks = len(nodes)
+        if not nodes:  # BM25 cannot be built over nothing; keep the previous index answering
+            raise empty_index_error(settings.corpus_dir, len(docs), skipped)
 
         report.embedded = _embed_nodes(nodes, embedder, progress=progress)
         _write_build(settings, layout, report.build_id, nodes, doc_rows, embedder, version)
@@ -222,6 +246,7 @@ def _document_row(doc: SourceDocument, fingerprint: str, chunks: int, cleaned_te
         "fingerprint": fingerprint,
         "chunks": chunks,
         "cleaned_text": cleaned_text or "",
+        "lifecycle_manifest": doc.lifecycle,  # read by assistant.lifecycle when the catalog opens
     }
 
 

@@ -1,8 +1,11 @@
-"""The LLM answerer: numbered sources in, a cited and number-checked answer out.
+"""The LLM answerer: numbered sources in, a cited and verified answer out.
 
-The model only drafts. The draft goes through the same number check and renumbering as the
-extractive answer, so a number the model made up never reaches the user, and any failure of the
-model service falls back to the offline extractive answer with a notice saying why.
+The model only drafts. Each sentence of the draft is shown only once it is complete and its cited
+passage supports it (``citing.SentenceGate``: the number check of the extractive answer, links and
+instructions verbatim, most of its wording), so an invented figure, a phishing link or an injected
+instruction never reaches the screen, not even for the seconds a stream takes. A draft of which
+nothing survives, and any failure of the model service, falls back to the offline extractive answer
+with a notice saying why.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from llama_index.core.schema import NodeWithScore
 
 from assistant.answering import Answerer
 from assistant.answers import REFUSAL, Answer
-from assistant.citing import renumber, verify_numbers
+from assistant.citing import SentenceGate
 from assistant.llm import ChatClient, LLMError, Message
 from assistant.prompts import format_source, format_sources, load_prompt, neutralise
 from assistant.settings import Settings, prepare_offline_environment
@@ -92,56 +95,93 @@ class LLMAnswerer:
         if not passages:
             return self._refusal(None)
         messages, used = self.messages(question, passages)
+        gate = SentenceGate(used, self.settings.llm_min_support)
         start = time.perf_counter()
         try:
             draft = self.client.complete(messages)
         except LLMError as err:
             return self._fallback(question, passages, err, context)
-        return self._finish(draft, used, messages, time.perf_counter() - start)
+        gate.feed(draft)
+        gate.close()
+        seconds = time.perf_counter() - start
+        return self._finish(gate, draft, messages, seconds, (question, passages, context))
 
     def stream(
         self, question: str, passages: list[NodeWithScore], **context: object
     ) -> Iterator[str | Answer]:
-        """Deltas as the model writes them, then the verified Answer (it replaces the streamed text)."""
+        """Each verified sentence as soon as the model has written it, then the Answer.
+
+        The Answer's text is exactly the concatenation of the pieces yielded before it: nothing shown
+        is ever taken back, and an unverified draft is never shown.
+        """
         if not passages:
-            yield self._refusal(None)
+            yield from _shown(self._refusal(None))
             return
         messages, used = self.messages(question, passages)
+        gate = SentenceGate(used, self.settings.llm_min_support)
         start = time.perf_counter()
         parts: list[str] = []
         try:
             for delta in self.client.stream(messages):
                 parts.append(delta)
-                yield delta
+                if shown := gate.feed(delta):
+                    yield shown
         except LLMError as err:
-            yield self._fallback(question, passages, err, context)
+            if not gate.text:  # nothing shown yet: the offline answer instead
+                yield from _shown(self._fallback(question, passages, err, context))
+                return
+            cut = self._finish(gate, "".join(parts), messages, time.perf_counter() - start, None)
+            cut.notice = "；".join(x for x in (f"大模型输出中断（{err.reason}），回答可能不完整。", cut.notice) if x)
+            yield cut
             return
-        yield self._finish("".join(parts), used, messages, time.perf_counter() - start)
+        if shown := gate.close():
+            yield shown
+        ans = self._finish(gate, "".join(parts), messages, time.perf_counter() - start, (question, passages, context))
+        if gate.text:
+            yield ans
+        else:  # the refusal or the offline answer: shown whole
+            yield from _shown(ans)
 
     def _finish(
-        self, draft: str, used: list[NodeWithScore], messages: list[Message], seconds: float
+        self,
+        gate: SentenceGate,
+        draft: str,
+        messages: list[Message],
+        seconds: float,
+        retry: tuple[str, list[NodeWithScore], dict[str, object]] | None,
     ) -> Answer:
+        """The verified sentences as the Answer; if none survived, the refusal the model gave or the
+        offline answer (``retry`` = the question, passages and context to ask it)."""
         prompt = "\n\n".join(m["content"] for m in messages)
         timings = {"llm": round(seconds, 3)}
-        if _is_refusal(draft):
-            return self._refusal(prompt, timings)
-        checked, removed = verify_numbers(draft.strip(), used)
-        text, citations, cited = renumber(checked, used)
-        notice = f"已删除{len(removed)}句无法在来源中核实数字的内容。" if removed else ""
+        removed = gate.removed
         if removed:
-            logger.info("removed %d sentence(s) with unverified numbers: %s", len(removed), removed)
-        if not citations:
-            return self._refusal(prompt, timings, notice)
+            logger.info("removed %d unsupported sentence(s): %s", len(removed), removed)
+        if not gate.citations:
+            if _is_refusal(draft) or retry is None:
+                return self._refusal(prompt, timings)
+            return self._unverified(removed, *retry)
         return Answer(
-            text=text,
+            text=gate.text,
             answerable=True,
-            citations=citations,
-            passages=cited,
+            citations=list(gate.citations),
+            passages=list(gate.cited),
             answerer=self.name,
-            notice=notice,
+            notice=f"已删除{len(removed)}句无法在来源中核实的内容。" if removed else "",
             prompt=prompt,
             timings=timings,
         )
+
+    def _unverified(
+        self, removed: list[str], question: str, passages: list[NodeWithScore], context: dict[str, object]
+    ) -> Answer:
+        """The model wrote something, but no sentence of it is supported by its sources: answer offline."""
+        answer = self.fallback.answer(question, passages, **context)
+        head = f"大模型回答中的{len(removed)}句内容" if removed else "大模型的回答"
+        notice = f"{head}无法在来源中核实，已改用离线摘录答案。"
+        if answer.notice:
+            notice = f"{notice}{answer.notice}"
+        return replace(answer, notice=notice, answerer=getattr(self.fallback, "name", answer.answerer))
 
     def _refusal(
         self, prompt: str | None, timings: dict[str, float] | None = None, notice: str = ""
@@ -165,6 +205,13 @@ class LLMAnswerer:
         return replace(answer, notice=notice, answerer=getattr(self.fallback, "name", answer.answerer))
 
 
+def _shown(answer: Answer) -> Iterator[str | Answer]:
+    """An answer that was not streamed sentence by sentence: its text as one piece, then the answer."""
+    if answer.text:
+        yield answer.text
+    yield answer
+
+
 def judge_faithfulness(
     client: ChatClient, question: str, answer: Answer | str, passages: list[NodeWithScore]
 ) -> float | None:
@@ -178,9 +225,11 @@ def judge_faithfulness(
     except LLMError as err:
         logger.warning("faithfulness judge unavailable: %s", err.reason)
         return None
-    match = re.search(r"\{.*?\}", reply, flags=re.S)
+    # The first {...} object; find() keeps this linear on a reply of many "{" (a lazy regex is quadratic).
+    start = reply.find("{")
+    end = reply.find("}", start) if start >= 0 else -1
     try:
-        score = float(json.loads(match.group(0))["score"]) if match else float(reply.strip())
+        score = float(json.loads(reply[start : end + 1])["score"]) if end >= 0 else float(reply.strip())
     except (ValueError, KeyError, TypeError):
         logger.warning("faithfulness judge gave no score: %r", reply[:200])
         return None

@@ -7,11 +7,14 @@ Metadata comes from ``manifest.toml`` when present, else from what the text itse
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import logging
+import os
 import re
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import date
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -21,9 +24,13 @@ logger = logging.getLogger(__name__)
 
 MANIFEST_NAME = "manifest.toml"
 MAX_TEXT_BYTES = 20 * 1024 * 1024  # larger files are skipped: not a policy document, or a dump
+MIB = 1024 * 1024
 TEXT_SUFFIXES = frozenset({".txt", ".md"})
 SUPPORTED_SUFFIXES = TEXT_SUFFIXES | {".html", ".htm", ".pdf", ".docx"}
 METADATA_FIELDS = ("title", "issuer", "jurisdiction", "doc_number", "date")
+# Optional lifecycle keys of a manifest table (assistant/lifecycle.py); they beat what the text states.
+LIFECYCLE_FIELDS = ("status", "effective_from", "expires_on", "supersedes", "superseded_by")
+LIFECYCLE_STATUSES = ("现行有效", "已失效", "已废止", "部分失效", "未知")
 
 
 class LoadError(Exception):
@@ -47,6 +54,7 @@ class SourceDocument:
     doc_number: str
     date: str
     encoding: str
+    lifecycle: dict[str, str | list[str]] = field(default_factory=dict)  # manifest lifecycle keys, checked
 
 
 @dataclass
@@ -183,7 +191,9 @@ def _extract(path: Path, data: bytes) -> tuple[str, str]:
 _CRUMB = re.compile(r"^(?:您现在的位置|您現在的位置|当前位置|當前位置|首页|首頁|>)")
 _ADDRESSEE = re.compile(r"^[^。]{2,80}(?:人民政府|单位|單位|部门|部門|机构|機構|管委会|办事处|辦事處)[^。]{0,40}[:：]$")
 _OUTLINE = re.compile(r"^(?:[一二三四五六七八九十]+、|[（(][一二三四五六七八九十\d]+[)）]|\d{1,2}[.．、]|第[一二三四五六七八九十百]+[章条])")
-_TITLE_LINE = re.compile(r"(?:《[^》]+》的通知|(?:意见|意見|措施|举措|舉措|办法|辦法|通知|方案|规定|規定|细则|細則|条例|條例|做法))$")
+# "《…》的通知" is read from the start of its 》-delimited stretch (the first 《 in it), so a search stays
+# linear on a long run of 《 (tests/test_patterns.py).
+_TITLE_LINE = re.compile(r"(?:(?:^|》)[^》《]*+《[^》]+》的通知|(?:意见|意見|措施|举措|舉措|办法|辦法|通知|方案|规定|規定|细则|細則|条例|條例|做法))$")
 _MD_TITLE = re.compile(r"^#{1,6}\s+(.+)$")
 _DOC_NUMBER = re.compile(r"[\u4e00-\u9fff]{1,12}[〔\[［【（(]\s*(?:19|20)\d{2}\s*[〕\]］】）)]\s*第?\s*\d{1,4}\s*[号號]")
 _DATE_LABEL = re.compile(
@@ -258,12 +268,10 @@ _GENERIC_NS = frozenset(
 
 def most_named_place(text: str, min_count: int = 3) -> str:
     """The place a document names most often (jieba 'ns'), for documents that never state their issuer."""
-    import jieba.posseg
-
-    from assistant.text import _jieba
+    from assistant.text import pos_tokenizer
 
     counts: dict[str, int] = {}
-    for w in jieba.posseg.POSTokenizer(_jieba()).cut(to_simplified(text[:20000])):
+    for w in pos_tokenizer().cut(to_simplified(text[:20000])):
         word = w.word.strip()
         if w.flag == "ns" and len(word) >= 2 and word not in _GENERIC_NS:
             key = re.sub(r"(?<=..)[省市县区]$", "", word)  # 朔州市 and 朔州 are one place
@@ -301,8 +309,40 @@ def read_manifest(corpus_dir: Path) -> dict[str, dict[str, str]]:
         logger.warning("ignoring unreadable %s: %s", path, exc)
         return {}
     return {
-        name: {k: str(v) for k, v in table.items()} for name, table in data.items() if isinstance(table, dict)
+        name: {k: v if k in LIFECYCLE_FIELDS else str(v) for k, v in table.items()}
+        for name, table in data.items()
+        if isinstance(table, dict)
     }
+
+
+def manifest_lifecycle(entry: dict) -> dict[str, str | list[str]]:
+    """The lifecycle keys of a manifest table, checked: a bad value skips the file with a reason to fix."""
+    out: dict[str, str | list[str]] = {}
+    for key in LIFECYCLE_FIELDS:
+        value = entry.get(key)
+        if value in (None, "", []):
+            continue
+        if key == "status":
+            if value not in LIFECYCLE_STATUSES:
+                raise LoadError(f"manifest.toml 中 status = {value!r} 无效，应为 {'/'.join(LIFECYCLE_STATUSES)} 之一")
+            out[key] = str(value)
+        elif key in ("effective_from", "expires_on"):
+            out[key] = _manifest_date(key, value)
+        else:
+            items = [value] if isinstance(value, str) else value
+            if not isinstance(items, list) or not all(isinstance(v, str) and v.strip() for v in items):
+                raise LoadError(f"manifest.toml 中 {key} 应为文号或标题的列表，例如 {key} = [\"X政发〔2020〕1号\"]")
+            out[key] = [v.strip() for v in items]
+    return out
+
+
+def _manifest_date(key: str, value: object) -> str:
+    if isinstance(value, date):  # an unquoted TOML date
+        return value.isoformat()[:10]
+    try:
+        return date.fromisoformat(str(value)).isoformat()
+    except ValueError:
+        raise LoadError(f"manifest.toml 中 {key} = {value!r} 不是有效日期，应写作 YYYY-MM-DD（如 2024-01-01）") from None
 
 
 def load_document(path: Path, manifest_entry: dict | None = None, *, doc_id: str | None = None,
@@ -312,9 +352,11 @@ def load_document(path: Path, manifest_entry: dict | None = None, *, doc_id: str
     try:
         size = path.stat().st_size
         if size > MAX_TEXT_BYTES:
-            raise LoadError(f"file too large ({size / 1e6:.1f} MB > {MAX_TEXT_BYTES / 1e6:.0f} MB limit)")
+            raise LoadError(f"file too large ({size / MIB:.1f} MiB > {MAX_TEXT_BYTES / MIB:.3g} MiB limit)")
         data = path.read_bytes()
     except FileNotFoundError as exc:
+        if path.is_symlink():
+            raise LoadError(f"链接目标不存在：{path.name} 指向 {_link_target(path)}") from exc
         raise LoadError("file disappeared while the corpus was being read") from exc
     except PermissionError as exc:
         raise LoadError("permission denied: the file cannot be read") from exc
@@ -328,8 +370,9 @@ def load_document(path: Path, manifest_entry: dict | None = None, *, doc_id: str
     if not text.strip():
         raise LoadError("no text could be extracted (empty or whitespace only)")
     if len(text.encode("utf-8")) > MAX_TEXT_BYTES:
-        raise LoadError(f"extracted text exceeds the {MAX_TEXT_BYTES / 1e6:.0f} MB limit")
-    entry = {k: str(v) for k, v in (manifest_entry or {}).items()}
+        raise LoadError(f"extracted text exceeds the {MAX_TEXT_BYTES / MIB:.3g} MiB limit")
+    lifecycle = manifest_lifecycle(manifest_entry or {})
+    entry = {k: str(v) for k, v in (manifest_entry or {}).items() if k not in LIFECYCLE_FIELDS}
     title = entry.get("title") or detect_title(text)
     issuer = entry["issuer"] if "issuer" in entry else detect_issuer(text)
     return SourceDocument(
@@ -346,7 +389,34 @@ def load_document(path: Path, manifest_entry: dict | None = None, *, doc_id: str
         doc_number=entry["doc_number"] if "doc_number" in entry else detect_doc_number(text),
         date=entry["date"] if "date" in entry else detect_date(text),
         encoding=encoding,
+        lifecycle=lifecycle,
     )
+
+
+def _link_target(path: Path) -> str:
+    try:
+        return os.readlink(path)
+    except OSError:
+        return "?"
+
+
+def link_problem(path: Path, root: Path) -> str | None:
+    """Why a corpus entry that is (or passes through) a symlink must not be read, else None.
+
+    A link may point anywhere (``/etc/passwd``); only targets inside the corpus folder are documents.
+    """
+    loop = f"符号链接无法解析（循环链接）：{path.name}"
+    try:
+        target = path.resolve(strict=True)
+    except FileNotFoundError:  # a plain file that vanished is load_document's to report
+        return f"链接目标不存在：{path.name} 指向 {_link_target(path)}" if path.is_symlink() else None
+    except RuntimeError:  # symlink loop, Python < 3.13
+        return loop
+    except OSError as exc:
+        return loop if exc.errno == errno.ELOOP else None
+    if not target.is_relative_to(root.resolve()):
+        return f"符号链接指向语料目录之外（{target}），出于安全考虑已跳过"
+    return None
 
 
 def _corpus_files(corpus_dir: Path) -> list[Path]:
@@ -373,6 +443,11 @@ def load_corpus(corpus_dir: Path) -> tuple[list[SourceDocument], list[SkippedFil
     seen_ids: set[str] = set()
     for path in _corpus_files(corpus_dir):
         rel = path.relative_to(corpus_dir).as_posix()
+        problem = link_problem(path, corpus_dir)
+        if problem:
+            skipped.append(SkippedFile(rel, problem))
+            logger.warning("skipped %s: %s", rel, problem)
+            continue
         doc_id = path.stem if path.stem not in seen_ids else f"{path.stem}_{path.suffix.lstrip('.').lower()}"
         try:
             doc = load_document(path, manifest.get(rel) or manifest.get(path.name), doc_id=doc_id, file=rel)

@@ -8,19 +8,22 @@ profile's place, and :func:`match`; the measures themselves come from ``measures
 
 from __future__ import annotations
 
-import csv
-import io
 import re
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
+from datetime import date
 from typing import Any
 
 from llama_index.core.schema import NodeWithScore
 
 from assistant.answers import Citation
 from assistant.measures import Condition, Measure, measures_for
-from assistant.profiles import Profile, field_label
+from assistant.notices import annotate_rows, measure_states
+from assistant.profiles import Profile, check_description, field_label
 from assistant.query import NATIONAL, UNKNOWN
+from assistant.tables import csv_text, md_text
 from assistant.text import search_form
+from assistant.validity import HISTORY_STATES, Validity, resolve
 from assistant.vocabulary import SIZE_CLASSES, vocabulary
 
 __all__ = [
@@ -75,6 +78,8 @@ class MeasureMatch:
     benefit: str  # amount / ratio / form; "" when the text names no concrete benefit
     department: str  # 责任单位 / 牵头单位 where the document names one, else ""
     citation: Citation  # quote == text
+    validity: str = ""  # the document's state on the date (Lifecycle.state_on), "" without a lifecycle
+    validity_notice: str = ""  # e.g. 该条款的执行期限按温政发〔2023〕6号执行（未收录）; "" when in force
 
     def conditions_text(self, sep: str = "；") -> str:
         return sep.join(f"{c.label()}（{c.reason}）" for c in self.conditions)
@@ -86,6 +91,7 @@ class MatchResult:
     location_path: str  # resolved jurisdiction path, e.g. "浙江省/温州市/乐清市" ("" when unknown)
     measures: list[MeasureMatch] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    as_of: str = ""  # YYYY-MM-DD: only measures of documents in force on that day (unless 包括历史文件)
 
     def counts(self) -> dict[str, int]:
         out = {FITS: 0, MAY_FIT: 0, NO_FIT: 0}
@@ -100,71 +106,61 @@ class MatchResult:
             "counts": self.counts(),
             "measures": [asdict(m) for m in self.measures],
             "notes": list(self.notes),
+            "as_of": self.as_of,
         }
 
     def to_markdown(self) -> str:
-        """A readable Chinese list: one block per measure with ✓/✗/? conditions, benefit, department, source."""
+        """A readable Chinese list: one block per measure with ✓/✗/? conditions, benefit, department, source.
+
+        Every value is HTML-escaped (``md_text``): document or profile text never runs as markup."""
         counts = self.counts()
-        lines = [f"**企业画像**：{self.profile.describe()}"]
+        lines = [f"**企业画像**：{md_text(self.profile.describe())}"]
         if self.location_path:
-            lines.append(f"**所在地**：{self.location_path}")
+            lines.append(f"**所在地**：{md_text(self.location_path)}")
         summary = f"共 {len(self.measures)} 条措施：符合 {counts[FITS]} 条，可能符合 {counts[MAY_FIT]} 条"
         if counts[NO_FIT]:
             summary += f"，不符合 {counts[NO_FIT]} 条"
         lines += ["", summary + "。"]
-        lines += [f"> {note}" for note in self.notes]
+        lines += [f"> {md_text(note)}" for note in self.notes]
         if not self.measures:
             lines += ["", "没有找到适用的措施。"]
         for i, m in enumerate(self.measures, start=1):
-            lines += ["", f"### {i}. 【{m.status}】{m.title}（{m.scope} · {m.jurisdiction}）"]
-            lines.append(f"- 措施：{m.text}")
+            head = f"【{m.status}】{m.title}（{m.scope} · {m.jurisdiction}）"
+            lines += ["", f"### {i}. {md_text(head)}"]
+            lines.append(f"- 措施：{md_text(m.text)}")
             if m.conditions:
                 lines.append("- 条件：")
-                lines += [f"  - {c.label()}（{c.reason}）" for c in m.conditions]
-            lines.append(f"- 优惠：{m.benefit or '原文未写明具体金额或比例'}")
+                lines += [f"  - {md_text(f'{c.label()}（{c.reason}）')}" for c in m.conditions]
+            lines.append(f"- 优惠：{md_text(m.benefit or '原文未写明具体金额或比例')}")
+            if m.validity_notice:
+                lines.append(f"- 有效期：{md_text(m.validity_notice)}")
             if m.department:
-                lines.append(f"- 责任单位：{m.department}")
-            lines.append(f"- 出处：[{m.citation.n}] {m.citation.label()}")
+                lines.append(f"- 责任单位：{md_text(m.department)}")
+            lines.append(f"- 出处：[{m.citation.n}] {md_text(m.citation.label())}")
         return "\n".join(lines)
 
     def to_csv(self) -> str:
-        """CSV text for Excel (the caller adds a BOM when writing a file): one row per measure."""
-        buf = io.StringIO()
-        writer = csv.writer(buf)
-        writer.writerow(
+        """CSV text for Excel (formula-like cells escaped; the caller adds a BOM when writing a file)."""
+        header = ["序号", "状态", "范围", "措施", "条件", "优惠", "责任单位", "地区", "文件", "出处", "原文", "措施编号", "有效期"]
+        rows = [
             [
-                "序号",
-                "状态",
-                "范围",
-                "措施",
-                "条件",
-                "优惠",
-                "责任单位",
-                "地区",
-                "文件",
-                "出处",
-                "原文",
-                "措施编号",
+                i,
+                m.status,
+                m.scope,
+                m.title,
+                m.conditions_text("\n"),
+                m.benefit,
+                m.department,
+                m.jurisdiction,
+                m.doc_title,
+                m.citation.label(),
+                m.text,
+                m.measure_id,
+                m.validity_notice,
             ]
-        )
-        for i, m in enumerate(self.measures, start=1):
-            writer.writerow(
-                [
-                    i,
-                    m.status,
-                    m.scope,
-                    m.title,
-                    m.conditions_text("\n"),
-                    m.benefit,
-                    m.department,
-                    m.jurisdiction,
-                    m.doc_title,
-                    m.citation.label(),
-                    m.text,
-                    m.measure_id,
-                ]
-            )
-        return buf.getvalue()
+            for i, m in enumerate(self.measures, start=1)
+        ]
+        return csv_text(header, rows)
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -471,11 +467,12 @@ def _to_profile(profile: Profile | dict | str, catalog: Any) -> Profile:
     if isinstance(profile, str):
         from assistant.retrieval import gazetteer_for
 
-        text = search_form(profile)
+        limit = catalog.settings.max_profile_chars
+        text = search_form(check_description(profile, limit))  # the cap first: the gazetteer reads it all
         gz = gazetteer_for(catalog)
         names = gz.find(text)
         places = [max(names, key=lambda n: len(gz.parents.get(n, [])))] if names else None
-        parsed = Profile.from_text(profile, places=places)
+        parsed = Profile.from_text(profile, places=places, max_chars=limit)
         if places:  # keep a sub-place the user wrote after it ("乐清市柳市镇" stays at 乐清市)
             rest = _remaining_place(text, places[0])
             parsed.location = places[0] + rest
@@ -483,10 +480,14 @@ def _to_profile(profile: Profile | dict | str, catalog: Any) -> Profile:
     return Profile.from_dict(profile)
 
 
-def _notes(profile: Profile, place: _Place | None, measures: list[MeasureMatch]) -> list[str]:
+def _notes(
+    profile: Profile, place: _Place | None, measures: list[MeasureMatch], lapsed: Sequence[str] = ()
+) -> list[str]:
     notes: list[str] = []
     if place is None:
         notes.append("企业画像未说明所在地：列出各地文件的措施，适用地区一项记为未知。")
+    elif lapsed:  # the firm's own documents exist, but none is in force on the date
+        notes.append(f"以下文件在该日期不在有效期内，其措施未列出（可选“包括历史文件”查看）：{'、'.join(lapsed)}。")
     elif not any(m.scope in (LOCAL, PARENT) for m in measures):
         notes.append(f"语料中没有{place.name}的本地文件，只列出全国典型做法。")
     elif not place.known:
@@ -548,6 +549,8 @@ def match(
     settings: Any = None,
     engine: Any = None,
     include_unmet: bool = False,
+    as_of: date | None = None,
+    validity: Validity | None = None,
 ) -> MatchResult:
     """The measures of the corpus that apply to ``profile``, each with its conditions checked and cited.
 
@@ -563,16 +566,28 @@ def match(
     condition is always unknown, so it is never better than 可能符合, and it is listed only when one of its
     conditions on what the firm is or plans (qualification, plan, industry, figures) is met -- unless the
     profile states none of these.
+
+    Only measures of documents in force on ``as_of`` (default today) are listed -- a firm cannot apply under an
+    expired or repealed document -- each marked when its validity is unknown or delegated elsewhere; with
+    ``validity="all"`` (包括历史文件) the others are listed too, after them, marked.
     """
     catalog = _catalog(settings, engine)
+    when = resolve(as_of, validity)
+    states = measure_states(catalog, when)
+    docs = {d.doc_id: d for d in catalog.documents}
+    lapsed: dict[str, None] = {}
     prof = _to_profile(profile, catalog)
     place = _resolve_place(prof.location, catalog)
     facts = prof.facts()
     selective = bool(prof.plans or prof.qualifications or prof.industry_groups())
-    found: list[tuple[tuple[int, int, int, int], Measure, str, list[ConditionCheck], str]] = []
+    found: list[tuple[tuple[bool, int, int, int, int, int], Measure, str, list[ConditionCheck], str]] = []
     for measure in measures_for(catalog):
         scope = _scope(measure, place)
         if scope is None:
+            continue
+        if measure.doc_id not in states:  # not in force on the date
+            if scope != EXAMPLE:
+                lapsed.setdefault(f"《{docs[measure.doc_id].title}》")
             continue
         checks = [_location_check(measure, scope, place)]
         for cond in measure.conditions:
@@ -584,10 +599,10 @@ def match(
         if scope == EXAMPLE and selective and not _relevant_example(checks):
             continue
         open_questions = sum(c.status == UNKNOWN_STATUS for c in checks)  # fewer to confirm = closer to 符合
-        key = (_STATUS_RANK[status], open_questions, _SCOPE_RANK[scope], _distance(measure, scope, place), measure.order)
+        history = states[measure.doc_id][0] in HISTORY_STATES  # 包括历史文件: after the measures in force
+        key = (history, _STATUS_RANK[status], open_questions, _SCOPE_RANK[scope], _distance(measure, scope, place), measure.order)
         found.append((key, measure, scope, checks, status))
     found.sort(key=lambda f: f[0])
-    docs = {d.doc_id: d for d in catalog.documents}
     results: list[MeasureMatch] = []
     for n, (_, measure, scope, checks, status) in enumerate(found, start=1):
         doc = docs[measure.doc_id]
@@ -607,9 +622,13 @@ def match(
                 benefit=measure.benefit,
                 department=measure.department,
                 citation=Citation.from_node(n, NodeWithScore(node=node, score=1.0), quote=measure.text),
+                validity=states[measure.doc_id][0],
+                validity_notice=states[measure.doc_id][1],
             )
         )
     location_path = "/".join(place.path) if place is not None and place.path else ""
+    notes = _notes(prof, place, results, list(lapsed))
+    notes[-1:-1] = annotate_rows(results, catalog, when)  # the date, validity and past targets, before the caveat
     return MatchResult(
-        profile=prof, location_path=location_path, measures=results, notes=_notes(prof, place, results)
+        profile=prof, location_path=location_path, measures=results, notes=notes, as_of=when.day.isoformat()
     )

@@ -97,7 +97,9 @@ def _measure_terms() -> dict[str, list[Term]]:
     return table
 
 
-_AMOUNT = re.compile(r"(?:\d+(?:\.\d+)?|[一二两三四五六七八九十百千]+)\s*(?:万元|亿元|元|%|‰|倍|万)")
+# Numbers start where their run starts ("(?<!...)") and whitespace is possessive ("\s*+" / "\s++"), so a
+# search over a long run of digits, numerals or spaces stays linear (issue #16; tests/test_patterns.py).
+_AMOUNT = re.compile(r"(?:(?<!\d)\d+(?:\.\d+)?|(?<![一二两三四五六七八九十百千])[一二两三四五六七八九十百千]+)\s*+(?:万元|亿元|元|%|‰|倍|万)")
 _REVENUE = re.compile(
     r"(?:年)?(?:销售收入|营业收入|主营业务收入|营收|销售额)(?:在|达到|达|超过|不低于|不足|低于)?\s*"
     r"(\d+(?:\.\d+)?)\s*(万元|亿元)\s*(及以上|以上|及以下|以下|以内)?"
@@ -326,7 +328,7 @@ _TREAT = re.compile(r"实施|实行|开展|予以|落实|推行|提供")
 _SANCTION = re.compile(r"处罚|惩戒|查处|曝光|整改|问责|约谈|淘汰|关停|限制|检查|清理|注销")
 _FOR_PROVIDE = re.compile(r"(?:为|向)([^，,；;。]{1,40}?)提供(?!的)")  # not "机构向企业提供的服务"
 _ENLIST = re.compile(r"将([^，,；;。]{1,40}?)纳入[^，,；;。]{0,20}?(?:名单|库|范围|目录|清单)")
-_MAY = re.compile(r"\s*(?:均可|可以|可|允许|准予|一律)")
+_MAY = re.compile(r"(?:(?<!\s)\s++)?(?:均可|可以|可|允许|准予|一律)")  # spaces taken from where their run starts
 _RAISE = re.compile(
     r"(?:担保|补贴|补助|奖励|奖补|扣除|返还|贷款|授信|贴息|预付款)(?:比例|额度|标准|上限|期限)"
     r"[^，,；;。]{0,12}?(?:提高|提升|上调|放宽|延长)"
@@ -456,7 +458,7 @@ def is_measure(s: str) -> bool:
 
 _LABEL = re.compile(r"^(?:全市目标|全市目標|落实举措|落實舉措|主要做法和成效)[：:]\s*")
 _DEPT_TAIL = re.compile(
-    r"\s*[(（](?:(?:责任单位|責任單位|牵头单位|牽頭單位)[:：][^()（）]*|[^()（）]*(?:牵头负责|牽頭負責))[)）][。.；;]?\s*$"
+    r"(?:(?<!\s)\s++)?[(（](?:(?:责任单位|責任單位|牵头单位|牽頭單位)[:：][^()（）]*|[^()（）]*(?:牵头负责|牽頭負責))[)）][。.；;]?\s*$"
 )
 
 
@@ -612,7 +614,7 @@ def _is_heading_sentence(sentence: str, section: str) -> bool:
 
 # A target or outlook appended to a measure ("…进行培育,到2025年力争新增20家…", "…,每年新建20家左右"): the
 # measure ends before the first clause that states one and grants nothing.
-_TARGET_MARK = re.compile(r"(?:到|至)20\d\d年|力争|争取到|\d+\s*(?:家|项)(?:以上|左右)(?!的)")
+_TARGET_MARK = re.compile(r"(?:到|至)20\d\d年|力争|争取到|(?<!\d)\d+\s*+(?:家|项)(?:以上|左右)(?!的)")
 _PRACTICE_SKIP = re.compile(r"^\s*(?:序号|名称|来源)")
 
 

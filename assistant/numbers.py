@@ -36,13 +36,18 @@ _HEADING = re.compile(
 _ARABIC = r"\d+(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?"
 _MULT = r"[百千]?(?:万亿|万|亿)|[百千](?=[元人家个户])"
 _CN_RUN = rf"[{_CN}][{_CN}点]*"
+# Where a Chinese numeral may start: at the start of its run of numerals, or after up to four 百千万亿点 that
+# open the run (the 万 of "5万一年" belongs to the number before). A start deeper in a run never matches, and
+# trying each one made a search over a long run quadratic (tests/test_patterns.py).
+_RUN_START = f"(?<![{_CN}点])"
+_CN_START = "(?:" + "|".join([_RUN_START, *(f"(?<={_RUN_START}[百千万亿点]{{{n}}})" for n in range(1, 5))]) + ")"
 _NUMBER = re.compile(
     rf"(?P<date>\d{{4}}[-./]\d{{1,2}}(?:[-./]\d{{1,2}})?(?!\d))"
     rf"|百分之(?P<pct_ar>{_ARABIC})|百分之(?P<pct_cn>{_CN_RUN})"
     rf"|(?P<ar>{_ARABIC})\s*(?P<mult>{_MULT})?\s*(?P<pct>%)?"
-    rf"|(?P<cn>{_CN_RUN})(?:(?=(?:余|多)?(?P<unit>{_UNITS}))|(?<=[万亿]))"
+    rf"|(?P<cn>{_CN_START}{_CN_RUN})(?:(?=(?:余|多)?(?P<unit>{_UNITS}))|(?<=[万亿]))"
 )
-_UNIT_AFTER = re.compile(rf"\s*(?:余|多)?(?:{_UNITS})")
+_UNIT_AFTER = re.compile(rf"(?:(?<!\s)\s++)?(?:余|多)?(?:{_UNITS})")  # spaces taken from where their run starts
 
 Canon = tuple[str, bool]  # (normalised decimal string, is a percentage)
 

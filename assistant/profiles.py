@@ -17,10 +17,11 @@ from pathlib import Path
 from typing import Any
 
 from assistant.numbers import canonical_values
+from assistant.settings import get_settings
 from assistant.text import search_form
 from assistant.vocabulary import profile_terms, scan_terms, vocabulary
 
-__all__ = ["Profile", "ProfileError", "canonical_name", "field_label"]
+__all__ = ["Profile", "ProfileError", "canonical_name", "check_description", "field_label"]
 
 
 class ProfileError(ValueError):
@@ -124,31 +125,20 @@ class Profile:
         return cls.from_dict(data)
 
     @classmethod
-    def from_text(cls, sentence: Any, *, places: list[str] | None = None) -> Profile:
+    def from_text(
+        cls, sentence: Any, *, places: list[str] | None = None, max_chars: int | None = None
+    ) -> Profile:
         """Rules over one Chinese sentence: place, industry, 人/万元/亿元/年 numbers, grade, qualifications, plans.
 
         ``places``: place names the caller knows (e.g. the corpus gazetteer's hits in the sentence); they
-        win over the place words found by jieba.
+        win over the place words found by jieba. ``max_chars``: the longest description read
+        (``Settings.max_profile_chars`` when None); a longer one is refused before any rule runs, so one
+        request cannot keep the server busy.
         """
-        if not isinstance(sentence, str):
-            raise ProfileError(f"企业描述必须是文本，收到的是 {type(sentence).__name__}。")
-        text = search_form(sentence).strip()
+        text = search_form(check_description(sentence, max_chars)).strip()
         if not text:
             raise ProfileError("企业描述为空：请用一句话说明企业所在地、行业、人数、营收、资质或计划。")
-        found: dict[str, Any] = {}
-        location = "".join(places or []) or _find_location(text)
-        if location:
-            found["location"] = location
-        for name, finder in (
-            ("employees", _find_employees),
-            ("revenue", _find_revenue),
-            ("age_years", _find_age),
-            ("tax_credit", _find_tax_grade),
-        ):
-            value = finder(text)
-            if value is not None:
-                found[name] = value
-        found.update(_find_terms(text))
+        found = _read_sentence(text, places)
         if not found:
             raise ProfileError(
                 "未能从描述中识别出企业信息。请说明所在地、行业、员工人数、年营收（万元）、成立年限、"
@@ -252,6 +242,18 @@ def _industry_groups_of(industry: str) -> tuple[str, ...]:
     return tuple(groups)
 
 
+def check_description(sentence: Any, max_chars: int | None = None) -> str:
+    """A profile sentence as given; refused when it is not text or longer than ``max_chars``
+    (``Settings.max_profile_chars`` when None). Callers that read the sentence before ``from_text`` (the
+    gazetteer) check it first, so an oversized request costs nothing."""
+    if not isinstance(sentence, str):
+        raise ProfileError(f"企业描述必须是文本，收到的是 {type(sentence).__name__}。")
+    limit = get_settings().max_profile_chars if max_chars is None else max_chars
+    if len(sentence) > limit:
+        raise ProfileError(f"企业描述过长（{len(sentence)} 个字符），请控制在 {limit} 个字符以内。")
+    return sentence
+
+
 # --------------------------------------------------------------------------------------------------------
 # Field validation
 # --------------------------------------------------------------------------------------------------------
@@ -265,7 +267,7 @@ def _text_field(name: str, value: Any) -> str:
     return re.sub(r"\s+", " ", value).strip()
 
 
-_NUMBER_IN_TEXT = re.compile(r"^\s*(-?\d+(?:\.\d+)?)\s*(?:人|名|万元|万|年|个月)?\s*$")
+_NUMBER_IN_TEXT = re.compile(r"^\s*+(-?\d+(?:\.\d+)?)\s*+(?:人|名|万元|万|年|个月)?\s*+$")
 
 
 def _number_field(name: str, value: Any, *, integer: bool = False) -> Any:
@@ -364,7 +366,10 @@ def canonical_name(item: str, kind: str) -> str:
 # --------------------------------------------------------------------------------------------------------
 
 _CN_NUM = "零一二两三四五六七八九十百千万"
-_NUM = rf"(\d+(?:\.\d+)?|[{_CN_NUM}]+)"
+# A number starts only where its run starts ("(?<!...)"): a search over a long run of digits or numerals would
+# otherwise retry from every position and go quadratic (issue #16). Whitespace is matched possessively
+# ("\s*+") so runs of spaces between optional words cannot be split in every way.
+_NUM = rf"((?<!\d)\d+(?:\.\d+)?|(?<![{_CN_NUM}])[{_CN_NUM}]+)"
 
 
 def _to_number(raw: str) -> float | None:
@@ -377,21 +382,21 @@ def _to_number(raw: str) -> float | None:
 
 _EMPLOYEES = (
     re.compile(
-        rf"(?:员工|职工|雇员|从业人员|人数|工人)(?:人数)?\s*(?:有|约|为|共|达|大约|将近|近|超过)?\s*{_NUM}\s*(?:多|余)?\s*(?:名|人|个|位)?"
+        rf"(?:员工|职工|雇员|从业人员|人数|工人)(?:人数)?\s*+(?:有|约|为|共|达|大约|将近|近|超过)?\s*+{_NUM}\s*+(?:多|余)?\s*+(?:名|人|个|位)?"
     ),
-    re.compile(rf"{_NUM}\s*(?:多|余)?\s*(?:名|个|位)?\s*(?:员工|职工|雇员|工人|人)(?!民|才|员|大|社|行)"),
+    re.compile(rf"{_NUM}\s*+(?:多|余)?\s*+(?:名|个|位)?\s*+(?:员工|职工|雇员|工人|人)(?!民|才|员|大|社|行)"),
 )
 _REVENUE = (
     re.compile(
-        rf"(?:营收|营业收入|营业额|销售收入|销售额|主营业务收入|收入|产值|年销售)\s*(?:大约|约|达到|达|为|是|有|超过|近|在|共|规模)?\s*"
-        rf"{_NUM}\s*(万元|万|亿元|亿|元)"
+        rf"(?:营收|营业收入|营业额|销售收入|销售额|主营业务收入|收入|产值|年销售)\s*+(?:大约|约|达到|达|为|是|有|超过|近|在|共|规模)?\s*+"
+        rf"{_NUM}\s*+(万元|万|亿元|亿|元)"
     ),
     re.compile(
-        rf"{_NUM}\s*(万元|万|亿元|亿)\s*(?:左右|多|以上)?\s*(?:的)?\s*(?:年)?(?:营收|营业收入|营业额|销售额|销售收入|产值)"
+        rf"{_NUM}\s*+(万元|万|亿元|亿)\s*+(?:左右|多|以上)?\s*+(?:的)?\s*+(?:年)?(?:营收|营业收入|营业额|销售额|销售收入|产值)"
     ),
 )
 _AGE = re.compile(
-    rf"(?:成立|注册|创办|创立|开办|经营)(?:了|已|已经|有|至今)?\s*(?:约|近|大约)?\s*{_NUM}\s*(?:多|余)?\s*(年|个月)"
+    rf"(?:成立|注册|创办|创立|开办|经营)(?:了|已|已经|有|至今)?\s*+(?:约|近|大约)?\s*+{_NUM}\s*+(?:多|余)?\s*+(年|个月)"
 )
 _AGE_SINCE = re.compile(r"(?:成立|注册|创办|创立|开办)(?:于|在)\s*(\d{4})\s*年")
 _AGE_NEW = re.compile(r"(?:刚|新|刚刚)(?:成立|注册|设立|创办|开办)")
@@ -399,6 +404,32 @@ _TAX = (
     re.compile(r"纳税信用(?:等级|评级|级别)?\s*(?:为|是|被评为|评为|达到|属于)?\s*([A-Za-z])\s*(?:级|类)?"),
     re.compile(r"([A-Za-z])\s*级纳税"),
 )
+
+
+def _read_sentence(text: str, places: list[str] | None) -> dict[str, Any]:
+    """The fields a sentence (search form) states: the place (``places`` or jieba), then the rules."""
+    found: dict[str, Any] = {}
+    location = "".join(places or []) or _find_location(text)
+    if location:
+        found["location"] = location
+    return found | _read_rules(text)
+
+
+def _read_rules(text: str) -> dict[str, Any]:
+    """Numbers, tax grade and vocabulary words of a sentence. No length cap applies here, so every rule must
+    stay linear in the text (tests/test_patterns.py, tests/test_profiles.py)."""
+    found: dict[str, Any] = {}
+    for name, finder in (
+        ("employees", _find_employees),
+        ("revenue", _find_revenue),
+        ("age_years", _find_age),
+        ("tax_credit", _find_tax_grade),
+    ):
+        value = finder(text)
+        if value is not None:
+            found[name] = value
+    found.update(_find_terms(text))
+    return found
 
 
 def _find_employees(text: str) -> int | None:

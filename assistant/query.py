@@ -10,6 +10,7 @@ import re
 import tomllib
 from collections.abc import Container
 from dataclasses import dataclass, field
+from datetime import date
 from functools import lru_cache
 from importlib import resources
 from itertools import product
@@ -19,6 +20,7 @@ from assistant.text import search_form, to_simplified
 _ADMIN_SUFFIX = ("自治州", "自治县", "新区", "省", "市", "县", "区", "州", "盟", "旗")
 _DOC_NUMBER = re.compile(r"[\u4e00-\u9fff]{1,8}[〔\[［(（]\s*\d{4}\s*[〕\]］)）]\s*\d+\s*号")
 NATIONAL = "全国"
+_LEADING_PUNCT = re.compile(r"^[\s，,：:]+")  # left at the start when a question's date phrase is taken out
 UNKNOWN = "未知"  # jurisdiction of a document that states none
 
 
@@ -177,6 +179,8 @@ class QueryPlan:
     english: bool = False
     unknown_places: list[str] = field(default_factory=list)  # places named that the corpus does not cover
     translations: list[str] = field(default_factory=list)  # Chinese glossary terms for an English question
+    as_of: date | None = None  # the date the question states ("2024年时…"), answered as of that day
+    date_phrase: str = ""  # the words stating it, left out of the search text
 
 
 _KIND_PATTERNS = {
@@ -218,9 +222,16 @@ def plan_query(
     gazetteer: Gazetteer,
     documents: list[tuple[str, str, str]],
     vocabulary: Container[str] = (),
+    today: date | None = None,
 ) -> QueryPlan:
-    """``documents``: (doc_id, title, doc_number) of the index."""
+    """``documents``: (doc_id, title, doc_number) of the index; ``today`` reads 去年时 (default: the clock)."""
+    from assistant.dates import question_date
+    from assistant.validity import today as clock
+
     text = search_form(question).strip()
+    stated = question_date(text, today or clock())
+    if stated is not None:  # "2024年时，温州…" searches as "温州…" on 2024-12-31
+        text = _LEADING_PUNCT.sub("", text.replace(stated.phrase, " ", 1)).strip() or text
     lower = text.lower()
     latin = sum(c.isascii() and c.isalpha() for c in text)
     han = sum("\u4e00" <= c <= "\u9fff" for c in text)
@@ -241,6 +252,8 @@ def plan_query(
         english=english,
         unknown_places=unknown_places(text, gazetteer, vocabulary),
         translations=translations,
+        as_of=stated.day if stated else None,
+        date_phrase=stated.phrase if stated else "",
     )
     if len(places) >= 2:
         plan.kinds.add("comparison")
@@ -248,7 +261,14 @@ def plan_query(
 
 
 _DOC_KIND = re.compile(r"实施意见|若干意见|若干举措|若干措施|典型做法|意见|举措|措施|做法|办法|方案|通知|文件")
-_NUMBER_PARTS = re.compile(r"([\u4e00-\u9fff]{0,8})[〔\[［(（]?\s*(\d{4})\s*[〕\]］)）年]?\s*第?\s*(\d+)\s*号")
+# Linear on long runs: no start inside a run of spaces, the year starts a digit run or is its last four
+# digits, and whitespace is possessive (tests/test_patterns.py).
+_NUMBER_PARTS = re.compile(
+    r"(?:(?<!\s)|(?!\s))([\u4e00-\u9fff]{0,8})[〔\[［(（]?\s*+((?:(?<!\d)|(?=\d{4}(?!\d)))\d{4})"
+    r"\s*+[〕\]］)）年]?\s*+第?\s*+(\d+)\s*+号"
+)
+# 《…》 read from the first 《 of its 》-delimited stretch: linear on a long run of 《 (tests/test_patterns.py).
+_QUOTED_TITLE = re.compile(r"(?:^|(?<=》))[^》《]*+《([^》]{4,})》")
 _SHORT_NUMBER = re.compile(r"(?<!\d)(\d{1,4})号(?:文|文件)")
 ABBREVIATION_MIN_CHARS = 4
 
@@ -310,7 +330,7 @@ def _named_documents(
     """Documents a question names by 文号, full or quoted title, or a distinctive abbreviation of it."""
     text = search_form(text)
     named = _names_by_number(text, documents)
-    quoted = re.findall(r"《([^》]{4,})》", text)
+    quoted = _QUOTED_TITLE.findall(text)
     for doc_id, title, _ in documents:
         title_s = search_form(title)
         if doc_id not in named and title_s and (title_s in text or any(q in title_s or title_s in q for q in quoted)):

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 import numpy as np
@@ -17,6 +18,7 @@ from assistant.catalog import Catalog, open_catalog
 from assistant.query import NATIONAL, UNKNOWN, Gazetteer, QueryPlan, plan_query, short_name
 from assistant.settings import Settings, get_settings
 from assistant.text import to_simplified, tokenize
+from assistant.validity import VALIDITY_LABELS, AsOf, Validity, allowed_documents, history_documents, resolve
 
 logger = logging.getLogger(__name__)
 
@@ -27,13 +29,18 @@ class UnknownFilterError(ValueError):
 
 @dataclass
 class Filters:
-    """User filters: jurisdictions (any path component, e.g. 温州市 or 温州) and documents (doc_id, file or title)."""
+    """User filters: jurisdictions (any path component, e.g. 温州市 or 温州), documents (doc_id, file or title),
+    the date to answer as of (None = today, ``assistant.validity.today``) and which documents count on it
+    (``validity``: None = 现行版本, "current" = 只看现行有效, "all" = 包括历史文件; see ``assistant.validity``)."""
 
     jurisdictions: list[str] = field(default_factory=list)
     documents: list[str] = field(default_factory=list)
+    as_of: date | None = None
+    validity: Validity | None = None
 
     def __bool__(self) -> bool:
-        return bool(self.jurisdictions or self.documents)
+        """True when any filter is set."""
+        return bool(self.jurisdictions or self.documents or self.as_of or self.validity)
 
     def describe(self) -> str:
         parts = []
@@ -41,12 +48,16 @@ class Filters:
             parts.append("地区：" + "、".join(self.jurisdictions))
         if self.documents:
             parts.append("文件：" + "、".join(self.documents))
+        if self.as_of:
+            parts.append(f"日期：{self.as_of.isoformat()}")
+        if self.validity:
+            parts.append(VALIDITY_LABELS[self.validity])
         return "；".join(parts)
 
 
 def resolve_filters(filters: Filters | None, catalog: Catalog) -> set[str] | None:
     """Doc ids the filters allow (None = all); unknown names raise with the known choices."""
-    if not filters:
+    if not filters or not (filters.jurisdictions or filters.documents):
         return None
     allowed = {d.doc_id for d in catalog.documents}
     if filters.jurisdictions:
@@ -84,6 +95,8 @@ class Retrieval:
     dense: dict[str, float]  # node id -> cosine similarity
     sparse: dict[str, float]  # node id -> BM25 score
     timings: dict[str, float] = field(default_factory=dict)
+    when: AsOf | None = None  # the date searched on and the documents that counted then
+    lapsed: list[str] = field(default_factory=list)  # the named place's documents, none in force on the date
 
 
 _gazetteers: dict[str, Gazetteer] = {}
@@ -155,9 +168,14 @@ class HybridRetriever(BaseRetriever):
         t0 = time.perf_counter()
         cat = self.catalog
         filters = filters if filters is not None else self.filters
-        allowed = resolve_filters(filters, cat)
+        allowed = before = resolve_filters(filters, cat)
         docs = [(d.doc_id, d.title, d.doc_number) for d in cat.documents]
         plan = plan_query(question, gazetteer_for(cat), docs, cat.bm25.vocab_dict)
+        when = resolve(filters.as_of, filters.validity, plan.as_of, plan.date_phrase)
+        in_force = allowed_documents(cat, when)
+        if in_force is not None:
+            allowed = in_force if allowed is None else allowed & in_force
+        history = history_documents(cat, when)
         t_plan = time.perf_counter()
 
         # the start of a very long question says what it is about; embedding it all costs seconds
@@ -166,13 +184,13 @@ class HybridRetriever(BaseRetriever):
         sparse_all = self._bm25_scores(cat, plan) if self.use_sparse else np.zeros(len(cat.node_ids))
         base_mask = self._doc_mask(cat, allowed)
 
-        scopes = self._scopes(cat, plan, base_mask)
+        scopes, lapsed = self._scopes(cat, plan, base_mask, self._doc_mask(cat, before) if in_force is not None else None)
         dense_scores: dict[str, float] = {}
         ranked_lists: list[list[tuple[str, float]]] = []
         for mask, exact in scopes:
             dense = self._dense(cat, qvec, mask) if qvec is not None else {}
             dense_scores.update(dense)
-            ranked_lists.append(self._fuse(cat, plan, mask, exact, dense, sparse_all))
+            ranked_lists.append(self._fuse(cat, plan, mask, exact, dense, sparse_all, history))
         merged = self._interleave(ranked_lists)
         nodes = [NodeWithScore(node=cat.nodes[i], score=s) for i, s in merged[: self.top_k]]
         sparse = {n.node.node_id: float(sparse_all[cat.position[n.node.node_id]]) for n in nodes}
@@ -183,21 +201,25 @@ class HybridRetriever(BaseRetriever):
             "search_ms": (t_end - t_embed) * 1000,
             "retrieval_ms": (t_end - t0) * 1000,
         }
-        return Retrieval(plan=plan, nodes=nodes, dense=dense_scores, sparse=sparse, timings=timings)
+        return Retrieval(plan, nodes, dense_scores, sparse, timings, when, lapsed)
 
     def _doc_mask(self, cat: Catalog, allowed: set[str] | None) -> np.ndarray:
         if allowed is None:
             return np.ones(len(cat.node_ids), dtype=bool)
         return np.isin(cat.doc_index, list(allowed))
 
-    def _scopes(self, cat: Catalog, plan: QueryPlan, base: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
-        """(mask, exact) per place named: one scope for none/one place, one per place to compare."""
+    def _scopes(
+        self, cat: Catalog, plan: QueryPlan, base: np.ndarray, before: np.ndarray | None = None
+    ) -> tuple[list[tuple[np.ndarray, np.ndarray]], list[str]]:
+        """(mask, exact) per place named: one scope for none/one place, one per place to compare; and when the
+        places' documents all lapsed by the date (``before``: the mask without the date's exclusions), none
+        but those documents' ids, so another place's documents never answer for them."""
         if not plan.places:
-            return [(base, np.zeros_like(base))]
+            return [(base, np.zeros_like(base))], []
         juris, cities = place_index(cat)
         gz = gazetteer_for(cat)
         comparing = len(plan.places) >= 2
-        scopes = []
+        scopes, wanted = [], np.zeros_like(base)
         for place in plan.places:
             own = {d for d, parts in juris.items() if place in parts}
             ancestors = set(gz.parents.get(place, []))
@@ -216,10 +238,13 @@ class HybridRetriever(BaseRetriever):
                 mask = own_mask | (np.isin(cat.doc_index, list(up | national)) & ~other_city)
             exact_docs = {d for d, parts in juris.items() if parts and parts[-1] == place}
             exact = np.isin(cat.doc_index, list(exact_docs)) | node_city
+            wanted |= mask
             mask = mask & base
             if mask.any():
                 scopes.append((mask, exact & mask))
-        return scopes or [(base, np.zeros_like(base))]
+        if not scopes and before is not None and (wanted & before).any():
+            return [], sorted(set(cat.doc_index[wanted & before].tolist()))
+        return scopes or [(base, np.zeros_like(base))], []
 
     def _bm25_scores(self, cat: Catalog, plan: QueryPlan) -> np.ndarray:
         tokens = [t for t in tokenize(plan.bm25_text) if t in cat.bm25.vocab_dict]
@@ -259,7 +284,10 @@ class HybridRetriever(BaseRetriever):
         exact: np.ndarray,
         dense: dict[str, float],
         sparse: np.ndarray,
+        history: frozenset[str] | set[str] = frozenset(),
     ) -> list[tuple[str, float]]:
+        """Weighted RRF of both legs, named documents boosted; with 包括历史文件, documents not in force on the
+        date keep ``superseded_weight`` of their score so the version in force ranks first."""
         ids = cat.node_ids
         fused: dict[int, float] = {}
         index = cat.position
@@ -278,6 +306,8 @@ class HybridRetriever(BaseRetriever):
                 fused[i] += 1.0
             if exact[i]:
                 fused[i] *= 1.15
+            if history and cat.doc_index[i] in history:
+                fused[i] *= self.settings.superseded_weight
         ranked = sorted(fused.items(), key=lambda x: -x[1])
         return [(ids[i], s) for i, s in ranked]
 

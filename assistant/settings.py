@@ -9,10 +9,10 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import AliasChoices, Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -61,6 +61,13 @@ class Settings(BaseSettings):
     llm_timeout: float = Field(30.0, description="Seconds before an LLM call is abandoned.")
     llm_max_retries: int = Field(1, description="Retries of a failed LLM call (bounded).")
     llm_context_tokens: int = Field(6000, description="Token budget for sources in the LLM prompt.")
+    llm_min_support: float = Field(
+        0.5,
+        ge=0.0,
+        le=1.0,
+        description="Share of an LLM sentence's wording (character pairs) that the passage it cites must contain; "
+        "sentences below it are never shown.",
+    )
     openai_api_key: SecretStr | None = Field(
         None,
         validation_alias=AliasChoices("OPENAI_API_KEY", "POLICY_QA_OPENAI_API_KEY"),
@@ -74,12 +81,86 @@ class Settings(BaseSettings):
 
     top_k: int = Field(10, description="Passages retrieved per question.")
     answer_passages: int = Field(5, description="Top passages the answerer reads.")
+    superseded_weight: float = Field(
+        0.5,
+        gt=0,
+        le=1,
+        description="With 包括历史文件, share of its retrieval score a document not in force on the question's date "
+        "keeps, so the version in force ranks first.",
+    )
     max_question_chars: int = Field(2000, description="Longer questions are truncated with a notice.")
+    max_profile_chars: int = Field(2000, description="Longer eligibility descriptions are refused with a message.")
+    request_timeout: float = Field(
+        20.0, description="Seconds a UI or API request may take; after that it answers with a timeout message."
+    )
 
     ui_host: str = Field("127.0.0.1", description="Address the chat UI binds.")
     ui_port: int = Field(7860, description="Port of the chat UI.")
     auth: SecretStr | None = Field(None, description="user:pass for the UI; required to bind a non-loopback host.")
+    allowed_hosts: Annotated[list[str], NoDecode] = Field(
+        [],
+        description="Host names the server answers (comma-separated; '*' = any); empty = the bind host and "
+        "localhost names. Other Host headers get 400 (stops DNS rebinding).",
+    )
+    cors_origins: Annotated[list[str], NoDecode] = Field(
+        [],
+        description="Origins (https://app.example) allowed to call the server from a browser (CORS, and POSTs "
+        "from another origin); empty = CORS off and cross-origin POSTs refused.",
+    )
+    max_request_bytes: int = Field(
+        1_048_576, ge=1024, description="Largest request body the server reads; larger ones get 413."
+    )
+    login_max_failures: int = Field(
+        5, ge=1, description="Failed UI logins per client address within login_window before logins get 429."
+    )
+    login_window: float = Field(60.0, gt=0, description="Seconds over which failed UI logins are counted.")
+    max_connections: int = Field(
+        200, ge=1, description="Connections and requests the server handles at once; more get 503 at once."
+    )
+    ui_workers: int = Field(
+        4, ge=1, description="Threads that run UI requests under the time budget; more requests wait their turn."
+    )
+    export_keep: int = Field(
+        20, ge=1, description="Newest 政策找人 export folders kept on disk; older ones are deleted on each run."
+    )
+    export_ttl: float = Field(
+        1800.0, description="Seconds an export (and any Gradio cache file) is kept before it is deleted."
+    )
     log_level: str = Field("WARNING", description="Log level of the CLI and UI.")
+    database_url: SecretStr | None = Field(
+        None,
+        description="SQLAlchemy URL of the history, feedback and API-key store (e.g. postgresql+psycopg://u:p@host/db); "
+        "unset = SQLite file history.sqlite3 in index_dir. Secret: may hold a password.",
+    )
+    database_timeout: float = Field(
+        30.0, description="Seconds a history write waits for a locked SQLite file or a database connection."
+    )
+    api_workers: int = Field(
+        8, ge=1, description="Threads answering HTTP API (/v1) requests at once (they overlap embedding, vector search and I/O)."
+    )
+    api_queue_size: int = Field(
+        64, ge=0, description="API requests that may wait for a worker; beyond it a request gets 503 server busy at once."
+    )
+    api_rate_limit_per_minute: int = Field(
+        60, ge=1, description="Requests per minute per API key (token bucket; the burst is one minute's worth)."
+    )
+    api_history_turns: int = Field(
+        10, ge=0, description="Earlier turns of a chat-completions request used to read a follow-up; older ones are ignored."
+    )
+    api_max_top_k: int = Field(50, ge=1, description="Largest top_k a /v1/retrieve request may ask for.")
+
+    @field_validator("allowed_hosts", "cors_origins", mode="before")
+    @classmethod
+    def _split_commas(cls, value: object) -> object:
+        """Env values are comma-separated lists (a JSON list works too)."""
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                import json
+
+                return json.loads(text)
+            return [part.strip() for part in text.split(",") if part.strip()]
+        return value
 
     @property
     def llm_enabled(self) -> bool:

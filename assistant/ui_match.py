@@ -8,7 +8,6 @@ Rendering follows ``ui_render``: everything from a document or a user goes throu
 from __future__ import annotations
 
 import logging
-import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -19,6 +18,9 @@ from assistant.answers import Citation
 from assistant.matching import EXAMPLE, FITS, MAY_FIT, MatchResult, MeasureMatch, match
 from assistant.profiles import Profile, ProfileError
 from assistant.settings import Settings
+from assistant.ui_dates import MATCH_VALIDITY, date_fields
+from assistant.ui_deadline import TIMEOUT_MESSAGE, DeadlineExceeded, Runner
+from assistant.ui_exports import EXPORTS_FOLDER, ExportStore
 from assistant.ui_render import esc, highlight
 from assistant.vocabulary import vocabulary
 
@@ -47,8 +49,8 @@ MATCH_CSS = """
 
 
 def default_matcher(settings: Settings) -> Matcher:
-    def run(profile: Any, include_unmet: bool) -> MatchResult:
-        return match(profile, settings=settings, include_unmet=include_unmet)
+    def run(profile: Any, include_unmet: bool, **when: Any) -> MatchResult:
+        return match(profile, settings=settings, include_unmet=include_unmet, **when)
 
     return run
 
@@ -81,6 +83,7 @@ def profile_from_form(
     ownership: str,
     complete: bool = False,
     places: Sequence[str] = (),
+    max_chars: int | None = None,
 ) -> Profile:
     """The form's fields over what the sentence says: a field the user filled in wins.
 
@@ -88,7 +91,7 @@ def profile_from_form(
     for an unticked firm instead of "unknown". ``places``: corpus place names found in the sentence.
     """
     described = (description or "").strip()
-    base = Profile.from_text(described, places=list(places) or None) if described else Profile()
+    base = Profile.from_text(described, places=list(places) or None, max_chars=max_chars) if described else Profile()
     fields: dict[str, Any] = base.to_dict()
     given = {
         "location": (location or "").strip(),
@@ -130,10 +133,11 @@ def render_measure(i: int, m: MeasureMatch) -> str:
     if m.department:
         meta.append(f"责任单位：{esc(m.department)}")
     benefit = esc(m.benefit) if m.benefit else "原文未写明具体金额或比例"
+    validity = f'<div class="pqa-src-validity">有效期：{esc(m.validity_notice)}</div>' if m.validity_notice else ""
     return (
         f'<article class="pqa-match {_STATUS_CLASS.get(m.status, "")}">'
         f'<h4><span class="pqa-status">{esc(m.status)}</span>{i}. {esc(m.title)}</h4>'
-        f'<div class="pqa-match-meta">{" · ".join(meta)}</div>'
+        f'<div class="pqa-match-meta">{" · ".join(meta)}</div>{validity}'
         f"<div><b>优惠：</b>{benefit}</div>"
         f'<ul class="pqa-conds">{conds}</ul>'
         f"<div>{esc(m.text)}</div>{_citation_block(m.citation)}</article>"
@@ -184,17 +188,74 @@ def render_matches(result: MatchResult) -> str:
     return f'<div class="pqa-matches">{"".join(head)}{notes}{"".join(body)}</div>'
 
 
-def export_files(result: MatchResult) -> tuple[str, str]:
-    """Markdown and CSV (with BOM, for Excel) in a fresh temporary folder Gradio may serve."""
-    folder = Path(tempfile.mkdtemp(prefix="policy-qa-match-"))
-    md, csv = folder / "适用措施.md", folder / "适用措施.csv"
-    md.write_text(result.to_markdown(), encoding="utf-8")
-    csv.write_text(result.to_csv(), encoding="utf-8-sig")
-    return str(md), str(csv)
+def make_find(
+    matcher: Matcher,
+    find_places: Callable[[str], list[str]],
+    exports: ExportStore,
+    runner: Runner,
+    max_profile_chars: int,
+) -> Callable[..., tuple[Any, Any, Any]]:
+    """The handler of 查找适用措施: form values in; results HTML and the two download buttons out.
+
+    The matching runs under the request's time budget; the files go to ``exports`` (bounded on disk).
+    """
+
+    def find(*values: Any) -> tuple[Any, Any, Any]:
+        """Form values, include_unmet, then (optionally) the date and the validity choice."""
+        form, (include_unmet, as_of, validity) = list(values[:11]), (*values[11:], None, None)[:3]
+        hidden = gr.update(visible=False)
+        description = form[0] or ""
+        if len(description) > max_profile_chars:
+            return _error(f"企业描述过长，请控制在 {max_profile_chars} 个字符以内。"), hidden, hidden
+        deadline = runner.deadline()
+
+        try:
+            when = match_dates(as_of, validity)
+        except ValueError as exc:  # a malformed date: say how to write it
+            return _error(str(exc)), hidden, hidden
+
+        def work() -> MatchResult:
+            profile = profile_from_form(*form, places=find_places(description), max_chars=max_profile_chars)
+            return matcher(profile, bool(include_unmet), **when)
+
+        try:
+            result = runner.call(work, deadline)
+        except DeadlineExceeded:
+            log.warning("match exceeded the %.1f s budget", deadline.seconds)
+            return _error(TIMEOUT_MESSAGE), hidden, hidden
+        except ProfileError as exc:
+            return _error(str(exc)), hidden, hidden
+        except Exception as exc:  # the page stays usable; the reason is logged without user data
+            log.exception("match failed")
+            return _error(f"出错了：{type(exc).__name__}"), hidden, hidden
+        md, csv = exports.write(result)
+        return render_matches(result), gr.update(value=md, visible=True), gr.update(value=csv, visible=True)
+
+    return find
+
+
+def match_dates(as_of: Any, validity: Any) -> dict[str, Any]:
+    """The matcher's ``as_of``/``validity`` keywords from the tab's fields ({} for today, in force only)."""
+    from assistant.validity import parse_date
+
+    when: dict[str, Any] = {}
+    if day := parse_date(as_of):
+        when["as_of"] = day
+    if validity == "all":
+        when["validity"] = "all"
+    return when
+
+
+def _error(message: str) -> str:
+    return f'<div class="pqa-error">{esc(message)}</div>'
 
 
 def build_match_tab(
-    place_choices: Sequence[str], matcher: Matcher, find_places: Callable[[str], list[str]] = lambda _: []
+    place_choices: Sequence[str],
+    matcher: Matcher,
+    settings: Settings,
+    runner: Runner,
+    find_places: Callable[[str], list[str]] = lambda _: [],
 ) -> None:
     """The tab's components, created inside the caller's ``gr.Tab``."""
     vocab = vocabulary()
@@ -207,6 +268,7 @@ def build_match_tab(
                 placeholder="例如：乐清的一家制造业企业，120人，年营收5000万元，成立3年，专精特新，计划上市",
                 lines=2,
                 elem_id="pqa-profile-text",
+                max_length=settings.max_profile_chars,
             )
             with gr.Row():
                 location = gr.Dropdown(
@@ -231,28 +293,24 @@ def build_match_tab(
             plan_box = gr.CheckboxGroup(choices=plans, label="计划", elem_id="pqa-profile-plans")
             show_unmet = gr.Checkbox(label="也显示不符合的措施", value=False)
             with gr.Row():
+                as_of, validity = date_fields("pqa-match-asof", "pqa-match-validity", MATCH_VALIDITY)
+            with gr.Row():
                 run = gr.Button("查找适用措施", variant="primary", elem_id="pqa-match-run")
                 md_file = gr.DownloadButton("导出 Markdown", visible=False, elem_id="pqa-match-md")
                 csv_file = gr.DownloadButton("导出 CSV", visible=False, elem_id="pqa-match-csv")
         with gr.Column(scale=3, min_width=320):
             output = gr.HTML(EMPTY_MATCHES, elem_id="pqa-matches")
 
-    def find(*values: Any):  # noqa: ANN202 - Gradio updates
-        *form, include_unmet = values
-        hidden = gr.update(visible=False)
-        try:
-            profile = profile_from_form(*form, places=find_places(form[0] or ""))
-            result = matcher(profile, bool(include_unmet))
-        except ProfileError as exc:
-            return f'<div class="pqa-error">{esc(exc)}</div>', hidden, hidden
-        except Exception as exc:  # the page stays usable; the reason is logged without user data
-            log.exception("match failed")
-            return f'<div class="pqa-error">出错了：{esc(type(exc).__name__)}</div>', hidden, hidden
-        md, csv = export_files(result)
-        return render_matches(result), gr.update(value=md, visible=True), gr.update(value=csv, visible=True)
+    exports = ExportStore(
+        Path(md_file.GRADIO_CACHE) / EXPORTS_FOLDER,
+        settings.export_keep,
+        settings.export_ttl,
+        forget=(md_file.temp_files, csv_file.temp_files),
+    )
+    find = make_find(matcher, find_places, exports, runner, settings.max_profile_chars)
 
     inputs = [
         description, location, industry, employees, revenue, age, tax, quals, plan_box, ownership, complete,
-        show_unmet,
+        show_unmet, as_of, validity,
     ]  # fmt: skip
     run.click(find, inputs, [output, md_file, csv_file], api_name="match", show_progress="minimal")

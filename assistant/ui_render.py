@@ -1,14 +1,18 @@
 """HTML for the chat UI: answers with linked [n] markers, and the sources panel.
 
 Everything that comes from a document or a user is TEXT: it goes through ``esc`` before it is
-placed in markup. Only the tags built here are HTML. The markup is kept on one line per block so
-the chatbot's Markdown renderer treats it as a raw HTML block and never re-interprets the text.
+placed in markup. Only the tags built here are HTML, and none of them loads anything (no <img>, no
+external link). The chatbot renders its messages as HTML without Markdown (``render_markdown=False``);
+the markup is still kept on one line per block, so even a Markdown renderer would treat it as a raw
+HTML block and never turn ``[text](url)`` or ``![](url)`` from a question or a passage into a link
+or an image.
 """
 
 from __future__ import annotations
 
 import html
 import re
+import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -28,8 +32,22 @@ def esc(text: object) -> str:
     return html.escape(str(text), quote=True).translate(_EXTRA_ESCAPES)
 
 
+_LINE_BREAK = re.compile(r"\r\n|[\r\n\v\f\u2028\u2029\x85]")
+
+
 def _paragraphs(escaped: str) -> str:
-    return escaped.replace("\r\n", "\n").replace("\n", "<br>")
+    """Line breaks as <br>: the block stays one line (a lone \\r also ends a Markdown line)."""
+    return _LINE_BREAK.sub("<br>", escaped)
+
+
+def _one_line(markup: str) -> str:
+    """Any line break left in a chat message (a filter name, a notice, a table cell) becomes a space."""
+    return _LINE_BREAK.sub(" ", markup)
+
+
+def render_question(question: str) -> str:
+    """The user's message in the chat: its literal characters, never Markdown or HTML."""
+    return f'<div class="pqa-question">{_paragraphs(esc(question))}</div>'
 
 
 def source_anchor(turn: int, n: int) -> str:
@@ -76,11 +94,20 @@ def highlight(passage: str, quote: str) -> str:
     return _paragraphs("".join(out))
 
 
-def filters_line(jurisdictions: Iterable[str], document_titles: Iterable[str]) -> str:
-    """'筛选：温州市 · 《某文件》', or '' without filters."""
+def filters_line(
+    jurisdictions: Iterable[str], document_titles: Iterable[str], as_of: str = "", validity: str = ""
+) -> str:
+    """'筛选：温州市、《某文件》、日期 2024-06-30、只看现行有效', or '' without filters."""
     parts = [j.rsplit("/", 1)[-1] for j in jurisdictions]
     parts += [f"《{t}》" for t in document_titles]
+    if as_of:
+        parts.append(f"日期 {as_of}")
+    if validity:
+        parts.append(VALIDITY_TEXT.get(validity, validity))
     return f"筛选：{'、'.join(parts)}" if parts else ""
+
+
+VALIDITY_TEXT = {"current": "只看现行有效", "all": "包括历史文件"}
 
 
 def answerer_label(answerer: str) -> str:
@@ -99,6 +126,8 @@ class Turn:
     seconds: float | None = None
     error: str = ""
     user_error: bool = False  # the question or filter was rejected: show the reason as it is
+    notice: str = ""  # set by the UI on entry, e.g. the question was cut to max_question_chars
+    turn_id: str = field(default_factory=lambda: f"ui-{uuid.uuid4().hex}")  # history record and feedback key
     citations: list[Citation] = field(default_factory=list)
 
 
@@ -108,6 +137,8 @@ def render_answer(turn: Turn) -> str:
     if turn.filters:
         parts.append(f'<div class="pqa-filters">{esc(turn.filters)}</div>')
     answer = turn.answer
+    if turn.notice and not (answer and turn.notice in answer.notice):  # the engine may say it too: once
+        parts.append(f'<div class="pqa-notice">{esc(turn.notice)}</div>')
     if turn.error:
         prefix = "" if turn.user_error else "出错了："
         parts.append(f'<div class="pqa-error">{prefix}{esc(turn.error)}</div>')
@@ -133,7 +164,7 @@ def render_answer(turn: Turn) -> str:
             '<button type="button" class="pqa-copy">复制回答</button></div>'
         )
     parts.append("</div>")
-    return "".join(parts)
+    return _one_line("".join(parts))
 
 
 def render_table(table: dict, turn: int) -> str:
@@ -144,8 +175,8 @@ def render_table(table: dict, turn: int) -> str:
         c = r.get("citation")
         if c:
             source = (
-                f'<a class="pqa-cite" href="#{source_anchor(turn, c["n"])}" title="{esc(c.get("title", ""))}">'
-                f'[{c["n"]}]</a>'
+                f'<a class="pqa-cite" href="#{source_anchor(turn, int(c["n"]))}" title="{esc(c.get("title", ""))}">'
+                f'[{int(c["n"])}]</a>'
             )
         else:
             source = esc(r.get("note") or "—")
@@ -159,7 +190,7 @@ def render_table(table: dict, turn: int) -> str:
             f"<td>{esc(r.get('text', ''))}{note}</td><td>{source}</td></tr>"
         )
     title = f'<div class="pqa-table-title">{esc(table.get("topic", ""))}</div>' if table.get("topic") else ""
-    return (
+    return _one_line(
         f'<div class="pqa-table-wrap">{title}<table class="pqa-table"><thead><tr>{head}</tr></thead>'
         f"<tbody>{''.join(rows)}</tbody></table></div>"
     )
@@ -180,6 +211,10 @@ def render_citation(turn: int, c: Citation) -> str:
         parts.append(f'<div class="pqa-src-meta">{" · ".join(meta)}</div>')
     if path := c.clause_path():
         parts.append(f'<div class="pqa-src-section">{esc(" › ".join(path))}</div>')
+    if c.validity_notice:  # expired, repealed, delegated elsewhere or unknown on the answer's date
+        parts.append(f'<div class="pqa-src-validity">{esc(c.validity_notice)}</div>')
+        if c.validity_evidence:
+            parts.append(f'<div class="pqa-src-validity-evidence">依据原文：{esc(c.validity_evidence)}</div>')
     parts.append(f'<blockquote class="pqa-passage">{highlight(c.text, c.quote)}</blockquote></article>')
     return "".join(parts)
 
@@ -227,6 +262,8 @@ a.pqa-cite { text-decoration: none; font-weight: 600; padding: 0 1px; cursor: po
 @keyframes pqa-flash { from { background: #fff1a8; } to { background: transparent; } }
 .pqa-src-head { font-weight: 600; }
 .pqa-src-meta, .pqa-src-section { font-size: 0.8em; color: var(--body-text-color-subdued); }
+.pqa-src-validity { font-size: 0.85em; color: #93370d; background: #fff7e0; border-left: 3px solid #e0a800; padding: 2px 6px; margin-top: 4px; }
+.pqa-src-validity-evidence { font-size: 0.8em; color: var(--body-text-color-subdued); margin-top: 2px; }
 .pqa-passage { margin: 6px 0 0; padding-left: 8px; border-left: 3px solid var(--border-color-primary); font-size: 0.9em; white-space: normal; overflow-wrap: anywhere; }
 .pqa-passage mark { background: #ffe58f; color: inherit; padding: 0 1px; }
 .pqa-table-wrap { overflow-x: auto; margin: 4px 0; }

@@ -44,7 +44,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--corpus", type=Path, help="corpus folder (default: settings)")
     run.add_argument("--index-dir", type=Path, help="product index folder (default: settings)")
-    run.add_argument("--compare", default="hybrid,vector,bm25", help="comma-separated pipelines")
+    run.add_argument(
+        "--compare", help="comma-separated pipelines (default hybrid,vector,bm25; with --squad: hybrid)"
+    )
     run.add_argument(
         "--answerer", choices=("extractive", "llm"), default="extractive", help="product answerer"
     )
@@ -53,8 +55,19 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--thresholds", type=Path, help="thresholds file for --gate (default eval/thresholds.toml)"
     )
-    run.add_argument("--limit", type=int, help="only the first N questions")
+    run.add_argument(
+        "--limit", type=int, help="only the first N questions (--squad: a stable sample of N over all articles)"
+    )
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
+    run.add_argument(
+        "--squad", type=Path, help="SQuAD-style JSON: index its paragraphs (in --out) and ask its questions"
+    )
+    run.add_argument(
+        "--split", choices=("heldout", "fit", "all"), default="heldout", help="--squad: which articles"
+    )
+    run.add_argument(
+        "--negatives", action="store_true", help="--squad: also ask questions with their paragraph removed"
+    )
 
     bench = sub.add_parser("bench", help="speed and memory: product vs plain LlamaIndex baseline")
     bench.add_argument("--corpus", type=Path, help="corpus folder (default: settings)")
@@ -93,7 +106,16 @@ def _parser() -> argparse.ArgumentParser:
 
     from eval.load import add_load_parser
 
-    add_load_parser(sub)  # python -m eval load: concurrent conversations against the chat UI
+    add_load_parser(sub)  # python -m eval load: concurrent conversations against the chat UI and/or /v1
+    from eval.from_feedback import add_parser as add_from_feedback_parser
+
+    add_from_feedback_parser(sub)  # python -m eval from-feedback: drafts from answers rated down
+    from eval.coverage import add_coverage_parser
+
+    add_coverage_parser(sub)  # python -m eval coverage: share of each document's sentences in some chunk
+    from eval.soak import add_soak_parser
+
+    add_soak_parser(sub)  # python -m eval soak: normal and hostile requests through the UI and /v1 on loopback
     return ap
 
 
@@ -122,12 +144,13 @@ def _make_judge(settings: Settings) -> Judge | None:
 def cmd_run(args: argparse.Namespace) -> int:
     from assistant.settings import Settings
     from eval.dataset import QuestionSetError, load_questions
-    from eval.gate import DEFAULT_THRESHOLDS, ThresholdsError, check_gate, load_thresholds
+    from eval.gate import DEFAULT_THRESHOLDS, ThresholdsError, load_thresholds
     from eval.report import faithfulness_line, metrics_table, write_run
 
-    names = [n.strip() for n in args.compare.split(",") if n.strip()]
+    compare = args.compare or ("hybrid" if args.squad else "hybrid,vector,bm25")
+    names = [n.strip() for n in compare.split(",") if n.strip()]
     try:
-        questions = load_questions(args.questions, limit=args.limit)
+        questions = [] if args.squad else load_questions(args.questions, limit=args.limit)
         thresholds = load_thresholds(args.thresholds or DEFAULT_THRESHOLDS) if args.gate else {}
     except (QuestionSetError, ThresholdsError) as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -141,6 +164,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.index_dir:
         overrides["index_dir"] = args.index_dir
     settings = Settings(**overrides)
+    if args.squad:
+        return _run_squad(args, names, settings, thresholds)
 
     from eval.pipelines import build_pipelines
     from eval.runner import run_pipelines
@@ -154,7 +179,10 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"error: cannot prepare the pipelines: {exc}", file=sys.stderr)
         return 2
     judge = _make_judge(settings) if args.answerer == "llm" else None
-    run = run_pipelines(questions, pipelines, judge=judge, progress=not args.no_progress)
+    from eval.runner import catalog_validity
+
+    validity = catalog_validity(settings) if "hybrid" in names else None  # documents' lifecycles, for notices
+    run = run_pipelines(questions, pipelines, judge=judge, progress=not args.no_progress, validity=validity)
     out_dir = args.out or _timestamp_dir()
     write_run(run, out_dir)
 
@@ -170,7 +198,14 @@ def cmd_run(args: argparse.Namespace) -> int:
     print(f"report: {out_dir}")
     if not args.gate:
         return 0
-    checks = check_gate(run.metrics["pipelines"]["hybrid"], thresholds)
+    return _gate_exit(run.metrics["pipelines"]["hybrid"], thresholds)
+
+
+def _gate_exit(hybrid: dict[str, Any], thresholds: dict[str, Any]) -> int:
+    """Print every gate check of the hybrid figures; 1 when one fails."""
+    from eval.gate import check_gate
+
+    checks = check_gate(hybrid, thresholds)
     print("\ngate (hybrid):")
     for c in checks:
         print("  " + c.describe())
@@ -180,6 +215,21 @@ def cmd_run(args: argparse.Namespace) -> int:
         return 1
     print("gate passed")
     return 0
+
+
+def _run_squad(args: argparse.Namespace, names: list[str], settings: Settings, thresholds: dict[str, Any]) -> int:
+    """``run --squad``: a SQuAD-style file's paragraphs become the corpus (eval/squad.py)."""
+    from eval.squad import run_command
+
+    if args.corpus:
+        print("error: --squad builds its corpus from the file; drop --corpus", file=sys.stderr)
+        return 2
+    args.out = args.out or _timestamp_dir("squad-")
+    judge = _make_judge(settings) if args.answerer == "llm" else None
+    code, metrics = run_command(args, names, settings, judge)
+    if code or not args.gate or metrics is None:
+        return code
+    return _gate_exit(metrics["pipelines"]["hybrid"], thresholds)
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
@@ -294,7 +344,7 @@ def main(argv: list[str] | None = None) -> int:
     handler.setLevel(logging.WARNING)  # on the handler: bm25s sets DEBUG on its own logger at import
     handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
     logging.basicConfig(level=logging.WARNING, handlers=[handler])
-    if args.command == "load":
+    if args.command in ("load", "from-feedback", "coverage", "soak"):
         return args.func(args)
     handler = {
         "run": cmd_run,

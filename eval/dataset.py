@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass
+from datetime import date
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -33,6 +34,9 @@ class Question:
     doc: tuple[str, ...] = ()
     answer: str = ""
     history: tuple[str, ...] = ()  # previous user turns of a follow-up question (optional extra field)
+    keywords_any: bool = False  # optional `keywords_match: "any"`: alternatives (several gold answers)
+    as_of: date | None = None  # optional: the day the question is asked on (default: the day of the run)
+    expect_notice: tuple[str, ...] = ()  # optional: facts the answer's validity notice must contain
 
     @cached_property
     def evidence_norm(self) -> list[str]:
@@ -43,6 +47,10 @@ class Question:
     def keywords_norm(self) -> list[str]:
         return [n for n in (match_normalize(k) for k in self.answer_keywords) if n]
 
+    @cached_property
+    def notice_norm(self) -> list[str]:
+        return [n for n in (match_normalize(k) for k in self.expect_notice) if n]
+
 
 def _str_list(value: Any, name: str) -> tuple[str, ...]:
     if value is None:
@@ -50,6 +58,17 @@ def _str_list(value: Any, name: str) -> tuple[str, ...]:
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise ValueError(f"'{name}' must be a list of strings")
     return tuple(value)
+
+
+def _as_of(value: Any) -> date | None:
+    if value in (None, ""):
+        return None
+    if not isinstance(value, str):
+        raise ValueError("'as_of' must be a date string YYYY-MM-DD")
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise ValueError(f"'as_of' must be a date YYYY-MM-DD, got {value[:20]!r}") from None
 
 
 def parse_question(obj: Any) -> Question:
@@ -71,7 +90,12 @@ def parse_question(obj: Any) -> Question:
     answer = obj.get("answer") or ""
     if not isinstance(answer, str):
         raise ValueError("'answer' must be a string")
+    match = obj.get("keywords_match") or "all"
+    if match not in ("all", "any"):
+        raise ValueError("'keywords_match' must be \"all\" or \"any\"")
     return Question(
+        as_of=_as_of(obj.get("as_of")),
+        expect_notice=_str_list(obj.get("expect_notice"), "expect_notice"),
         id=str(obj["id"]),
         question=obj["question"],
         answerable=obj["answerable"],
@@ -81,6 +105,7 @@ def parse_question(obj: Any) -> Question:
         doc=_str_list(obj.get("doc"), "doc"),
         answer=answer,
         history=_str_list(obj.get("history"), "history"),
+        keywords_any=match == "any",
     )
 
 

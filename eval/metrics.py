@@ -28,13 +28,18 @@ METRIC_KEYS = (
     "citation_precision",
     "refusal_accuracy",
     "false_refusal_rate",
+    "notice_accuracy",
+    "repealed_cited_as_current",
     "latency_p50_ms",
     "latency_p95_ms",
     "retrieval_p50_ms",
     "answer_chars_p50",
 )
 # Metrics where lower is better (the gate treats their thresholds as maximums).
-LOWER_IS_BETTER = frozenset({"false_refusal_rate", "latency_p50_ms", "latency_p95_ms", "retrieval_p50_ms"})
+LOWER_IS_BETTER = frozenset(
+    {"false_refusal_rate", "repealed_cited_as_current", "latency_p50_ms", "latency_p95_ms", "retrieval_p50_ms"}
+)
+COUNT_KEYS = frozenset({"repealed_cited_as_current"})  # a number of questions, not a rate
 
 # Citation markers the answerers put in the text: [1], [2][3], [1, 2], [1，2].
 _MARKERS = re.compile(r"\[\s*\d+(?:\s*[,，、]\s*\d+)*\s*\]")
@@ -82,8 +87,13 @@ def score_question(
     cited: Sequence[NodeWithScore],
     retrieval_ms: float | None,
     total_ms: float | None,
+    notice: str = "",
+    cited_validity: Sequence[tuple[str | None, str | None]] = (),
 ) -> dict[str, Any]:
-    """Every per-question score; ``None`` where the score does not apply to this question."""
+    """Every per-question score; ``None`` where the score does not apply to this question.
+
+    ``notice``: the answer's notice; ``cited_validity``: (state on the question's date, the document's
+    notice) of each cited document, when the pipeline knows documents' lifecycles."""
     evidence, keywords = q.evidence_norm, q.keywords_norm
     retrieved_norm = [match_normalize(node_text(n)) for n in retrieved]
     cited_norm = [match_normalize(node_text(n)) for n in cited]
@@ -96,11 +106,16 @@ def score_question(
     for k in K_VALUES:
         scores[f"hit@{k}"] = (rank is not None and rank <= k) if scored_retrieval else None
     scores["mrr@10"] = (1.0 / rank if rank else 0.0) if scored_retrieval else None
+    found = [kw in answer_norm for kw in keywords]
     scores["keyword_recall"] = (
-        sum(kw in answer_norm for kw in keywords) / len(keywords) if q.answerable and keywords else None
+        (float(any(found)) if q.keywords_any else sum(found) / len(keywords))
+        if q.answerable and keywords
+        else None
     )
     scores["missing_keywords"] = [
-        k for k in q.answer_keywords if match_normalize(k) and match_normalize(k) not in answer_norm
+        k
+        for k in q.answer_keywords
+        if match_normalize(k) and match_normalize(k) not in answer_norm and not (q.keywords_any and any(found))
     ]
     scores["citation_recall"] = (
         all(any(ev in c for c in cited_norm) for ev in evidence) if scored_retrieval else None
@@ -114,6 +129,15 @@ def score_question(
     scores["citation_precision"] = relevant / total if total else None
     scores["refusal_correct"] = (not answerable) if not q.answerable else None
     scores["false_refusal"] = (not answerable) if q.answerable else None
+    notice_norm = match_normalize(notice)
+    scores["notice_correct"] = all(n in notice_norm for n in q.notice_norm) if q.notice_norm else None
+    scores["missing_notice"] = [n for n in q.expect_notice if match_normalize(n) and match_normalize(n) not in notice_norm]
+    repealed = [doc_notice for state, doc_notice in cited_validity if state == "repealed"]
+    scores["repealed_as_current"] = (
+        any(not doc_notice or match_normalize(doc_notice) not in notice_norm for doc_notice in repealed)
+        if repealed and answerable
+        else None
+    )
     scores["latency_ms"] = total_ms
     scores["retrieval_ms"] = retrieval_ms
     scores["answer_chars"] = len(strip_markers(answer_text).strip())
@@ -131,6 +155,8 @@ def summarize(scores: Sequence[dict[str, Any]]) -> dict[str, Any]:
     out["citation_precision"] = round(sum(s["cited_relevant"] for s in scores) / total, 4) if total else None
     out["refusal_accuracy"] = _mean([s["refusal_correct"] for s in scores])
     out["false_refusal_rate"] = _mean([s["false_refusal"] for s in scores])
+    out["notice_accuracy"] = _mean([s.get("notice_correct") for s in scores])
+    out["repealed_cited_as_current"] = sum(bool(s.get("repealed_as_current")) for s in scores)
     out["latency_p50_ms"] = _percentile([s["latency_ms"] for s in scores], 50)
     out["latency_p95_ms"] = _percentile([s["latency_ms"] for s in scores], 95)
     out["retrieval_p50_ms"] = _percentile([s["retrieval_ms"] for s in scores], 50)

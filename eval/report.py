@@ -8,7 +8,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from eval.metrics import DEPTH, LOWER_IS_BETTER, METRIC_KEYS, hit_curve
+from eval.metrics import COUNT_KEYS, DEPTH, LOWER_IS_BETTER, METRIC_KEYS, hit_curve
 from eval.runner import RunResult
 
 WORST_SHOWN = 10
@@ -17,6 +17,8 @@ WORST_SHOWN = 10
 def fmt(key: str, value: Any, missing: str = "-") -> str:
     if value is None:
         return missing
+    if key in COUNT_KEYS:
+        return str(int(value))
     if key.endswith("_ms") or key.endswith("_p50"):
         return f"{value:.1f}" if key.endswith("_ms") else f"{value:.0f}"
     return f"{value:.3f}"
@@ -84,6 +86,10 @@ def problems(row: dict[str, Any]) -> list[str]:
         out.append("missing keywords: " + "、".join(s["missing_keywords"]))
     if s["citation_recall"] is False and not s["false_refusal"]:
         out.append("citations miss evidence")
+    if s.get("missing_notice"):
+        out.append("notice lacks: " + "、".join(s["missing_notice"]))
+    if s.get("repealed_as_current"):
+        out.append("cites a repealed document without saying so")
     if s["citation_precision"] is not None and s["citation_precision"] < 1:
         out.append(f"{s['cited_total'] - s['cited_relevant']}/{s['cited_total']} citations irrelevant")
     return out
@@ -98,6 +104,7 @@ def quality(row: dict[str, Any]) -> float:
         s["citation_recall"],
         s["citation_precision"],
         s["refusal_correct"],
+        s.get("notice_correct"),
     ]
     if s["false_refusal"] is not None:
         parts.append(not s["false_refusal"])

@@ -11,6 +11,7 @@ import logging
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 from llama_index.core.schema import NodeWithScore
@@ -24,6 +25,34 @@ logger = logging.getLogger(__name__)
 
 # judge(question, result) -> faithfulness in 0..1, or None when it cannot judge.
 Judge = Callable[[Question, PipelineResult], float | None]
+# validity(doc_id, day) -> (the document's state on that day, its notice); (None, None) when unknown.
+Validity = Callable[[str, date], tuple[str | None, str | None]]
+
+
+def catalog_validity(settings: Any) -> Validity:
+    """Documents' lifecycles from the product's index (``Catalog.lifecycles``), for the validity scores."""
+    from assistant.catalog import open_catalog
+    from assistant.notices import document_notice
+
+    catalog = open_catalog(settings, build_if_missing=False)
+    titles = {d.doc_id: d.title for d in catalog.documents}
+
+    def validity(doc_id: str, day: date) -> tuple[str | None, str | None]:
+        state, notice, _ = document_notice(catalog, doc_id, titles.get(doc_id, ""), day)
+        return state, notice
+
+    return validity
+
+
+def cited_validity(q: Question, res: PipelineResult, validity: Validity | None) -> list[tuple[str | None, str | None]]:
+    """(state, notice) of each document the answer cites, on the question's date."""
+    if validity is None:
+        return []
+    from assistant.validity import today
+
+    day = q.as_of or today()
+    doc_ids = dict.fromkeys(str((n.node.metadata or {}).get("doc_id", "")) for n in res.cited)
+    return [validity(d, day) for d in doc_ids if d]
 
 
 @dataclass
@@ -49,7 +78,11 @@ def _round(ms: float | None) -> float | None:
     return None if ms is None else round(float(ms), 2)
 
 
-def result_row(q: Question, pipeline: str, res: PipelineResult, error: str | None = None) -> dict[str, Any]:
+def result_row(
+    q: Question, pipeline: str, res: PipelineResult, error: str | None = None, validity: Validity | None = None
+) -> dict[str, Any]:
+    notice = str(res.extra.get("notice") or "")
+    states = cited_validity(q, res, validity)
     scores = score_question(
         q,
         retrieved=res.retrieved,
@@ -58,16 +91,21 @@ def result_row(q: Question, pipeline: str, res: PipelineResult, error: str | Non
         cited=res.cited,
         retrieval_ms=None if error else _round(res.retrieval_ms),
         total_ms=None if error else _round(res.total_ms),
+        notice=notice,
+        cited_validity=states,
     )
     return {
         "pipeline": pipeline,
         "id": q.id,
         "type": q.type,
         "question": q.question,
+        "as_of": q.as_of.isoformat() if q.as_of else None,
         "history": list(q.history),
         "expected_answerable": q.answerable,
         "answerable": res.answerable,
         "answer": res.answer_text,
+        "notice": notice,
+        "cited_states": [s for s, _ in states],
         "citations": [passage_record(n, i) for i, n in enumerate(res.cited, start=1)],
         "retrieved": [passage_record(n, i) for i, n in enumerate(res.retrieved, start=1)],
         "scores": scores,
@@ -90,8 +128,14 @@ def run_pipelines(
     judge: Judge | None = None,
     judged: Sequence[str] = ("hybrid",),
     progress: bool = True,
+    validity: Validity | None = None,
 ) -> RunResult:
-    """Ask every question of every pipeline; ``judge`` (LLM faithfulness) runs on answered ``judged`` rows."""
+    """Ask every question of every pipeline; ``judge`` (LLM faithfulness) runs on answered ``judged`` rows.
+
+    Each question is asked on its ``as_of`` day (the assistant's clock is pinned to it, as for a user asking
+    that day); ``validity`` gives the cited documents' states for "repealed cited as current"."""
+    from assistant.validity import pinned_today
+
     rows: list[dict[str, Any]] = []
     bar = tqdm(
         total=len(questions) * len(pipelines), desc="eval", unit="q", disable=not progress, file=sys.stderr
@@ -101,12 +145,13 @@ def run_pipelines(
             for p in pipelines:
                 bar.set_postfix_str(f"{p.name} {q.id}", refresh=False)
                 try:
-                    res, error = p.ask(q), None
+                    with pinned_today(q.as_of):
+                        res, error = p.ask(q), None
                 except Exception as exc:  # one broken question must not end the run
                     first = not any(r["error"] for r in rows)
                     logger.warning("%s failed on %s: %s", p.name, q.id, exc, exc_info=first)
                     res, error = _failed(), f"{type(exc).__name__}: {exc}"
-                row = result_row(q, p.name, res, error)
+                row = result_row(q, p.name, res, error, validity)
                 if judge is not None and p.name in judged and res.answerable and not error:
                     row["faithfulness"] = judge(q, res)
                 rows.append(row)

@@ -4,6 +4,7 @@ Usage::
 
     with FakeOpenAIServer() as server:
         server.script(Reply("答案[1]。"), Reply(status=429))   # one behaviour per request, then default
+        server.route("<question>\n聊城", Reply("聊城…[1]。"))     # any request whose last message has this
         settings = Settings(openai_base_url=server.base_url, openai_api_key="sk-test", llm_timeout=1)
         ...
         server.requests[0].json["messages"]                   # what the client sent
@@ -53,13 +54,19 @@ class RecordedRequest:
 @dataclass
 class _State:
     queue: list[Reply] = field(default_factory=list)
+    routes: list[tuple[str, Reply]] = field(default_factory=list)
     default: Reply = field(default_factory=Reply)
     requests: list[RecordedRequest] = field(default_factory=list)
     stop: threading.Event = field(default_factory=threading.Event)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def next_reply(self) -> Reply:
+    def next_reply(self, payload: dict[str, Any]) -> Reply:
+        messages = payload.get("messages") or [{}]
+        last = str(messages[-1].get("content", "")) if isinstance(messages[-1], dict) else ""
         with self.lock:
+            routed = next((reply for needle, reply in self.routes if needle in last), None)
+            if routed is not None:
+                return routed
             return self.queue.pop(0) if self.queue else self.default
 
 
@@ -101,7 +108,7 @@ class _Handler(BaseHTTPRequestHandler):
             payload = {"_raw": raw.decode("utf-8", "replace")}
         with state.lock:
             state.requests.append(RecordedRequest(self.path, dict(self.headers.items()), payload))
-        reply = state.next_reply()
+        reply = state.next_reply(payload)
         if reply.delay and state.stop.wait(reply.delay):
             return
         if not self.path.rstrip("/").endswith("/chat/completions"):
@@ -185,6 +192,12 @@ class FakeOpenAIServer:
         """Answer the next requests with these replies, in order; then the default."""
         with self._state.lock:
             self._state.queue.extend(replies)
+
+    def route(self, needle: str, reply: Reply) -> None:
+        """Answer every request whose last message contains ``needle`` with ``reply`` (before any script),
+        so a test can give each of several calls (one per city) its own reply regardless of order."""
+        with self._state.lock:
+            self._state.routes.append((needle, reply))
 
     def set_default(self, reply: Reply) -> None:
         self._state.default = reply

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -33,9 +34,15 @@ pytestmark = [
 ]
 
 
+def ui_settings(folder: Path) -> Settings:
+    """Settings for a test app: the history database in ``folder``, never the project's."""
+    return Settings(answerer="extractive", database_url=f"sqlite:///{folder / 'history.sqlite3'}")
+
+
 @pytest.fixture(scope="module")
-def app_url() -> Iterator[str]:
-    with serving(Settings(answerer="extractive"), chat_engine_factory=fake_factory, documents=DOCUMENTS) as url:
+def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    settings = ui_settings(tmp_path_factory.mktemp("ui-history"))
+    with serving(settings, chat_engine_factory=fake_factory, documents=DOCUMENTS) as url:
         yield url
 
 
@@ -156,6 +163,59 @@ def test_phone_width_filters_and_unanswerable(browser, app_url: str) -> None:
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= 390 + 1, f"page scrolls sideways at phone width ({width}px)"
     page.screenshot(path=str(ARTIFACTS / "ui-phone.png"), full_page=True)
+    assert outside == [], f"the page fetched outside resources: {outside}"
+
+
+MD_ATTACK = "[点此领取补贴](http://evil.example/x) ![](http://evil.example/p.png)"
+
+
+def test_user_markdown_shows_as_text(browser, app_url: str) -> None:
+    """A question's Markdown link and tracking pixel show as their literal characters; nothing is fetched."""
+    outside: list[str] = []
+    page = open_page(browser, app_url, outside, viewport={"width": 1280, "height": 900})
+    evil: list[str] = []
+    page.on("request", lambda r: evil.append(r.url) if "evil.example" in r.url else None)
+    ask(page, "温州对首次小升规企业奖励多少？" + MD_ATTACK)
+    chat = page.locator("#pqa-chat")
+    assert MD_ATTACK in chat.inner_text()
+    assert MD_ATTACK in page.locator("#pqa-sources").inner_text()
+    for where in ("#pqa-chat", "#pqa-sources"):
+        assert page.locator(f'{where} a[href*="evil.example"]').count() == 0
+    assert page.locator('img[src*="evil.example"]').count() == 0
+    page.wait_for_timeout(500)
+    assert evil == [] and outside == [], (evil, outside)
+
+
+def test_feedback_is_stored_and_history_survives_a_restart(browser, tmp_path: Path) -> None:
+    """👎 with a reason lands in the database; a new app on the same database lists and reopens the chat."""
+    from assistant.storage import History
+
+    settings = ui_settings(tmp_path)
+    outside: list[str] = []
+    with serving(settings, chat_engine_factory=fake_factory, documents=DOCUMENTS) as url:
+        page = open_page(browser, url, outside, viewport={"width": 1280, "height": 900})
+        ask(page, "温州对首次小升规企业奖励多少？")
+        page.locator('#pqa-chat button[aria-label="踩"]').last.click()  # zh-CN label of Dislike
+        page.locator("#pqa-feedback").wait_for(state="visible")
+        page.locator("#pqa-feedback-reason").get_by_label("引用不对").check()
+        page.locator("#pqa-feedback-comment textarea").fill("第二条来源与问题无关")
+        page.locator("#pqa-feedback-submit").click()
+        page.wait_for_function("document.querySelector('#pqa-feedback-status').innerText.includes('感谢反馈')")
+        page.context.close()
+    rows = list(History(settings.database_url.get_secret_value()).export_rows())
+    assert [(r["channel"], r["rating"], r["reason"], r["comment"]) for r in rows] == [
+        ("ui", "down", "引用不对", "第二条来源与问题无关")
+    ]
+    assert rows[0]["question"] == "温州对首次小升规企业奖励多少？" and "[1]" in rows[0]["answer"]
+
+    with serving(settings, chat_engine_factory=fake_factory, documents=DOCUMENTS) as url:
+        page = open_page(browser, url, outside, viewport={"width": 1280, "height": 900})
+        page.locator("#pqa-history input").click()
+        page.get_by_role("option", name=re.compile("温州对首次小升规企业奖励多少")).click()
+        page.locator("#pqa-chat .pqa-answer").first.wait_for()
+        assert "温州对首次升规企业一次性奖励10万元" in page.locator("#pqa-chat").inner_text()
+        assert page.locator("#pqa-sources article.pqa-src").count() == 2
+        page.screenshot(path=str(ARTIFACTS / "ui-history.png"), full_page=True)
     assert outside == [], f"the page fetched outside resources: {outside}"
 
 

@@ -131,3 +131,104 @@ def test_policy_node_parser_matches_chunk_document(chunked):
     parsed = PolicyNodeParser().get_nodes_from_documents([Document(text=doc.raw_text, metadata=fields)])
     assert [n.get_content() for n in parsed] == [n.text for n in nodes]
     assert [n.metadata for n in parsed] == [n.metadata for n in nodes]
+
+
+# --- documents written one item per line (一、…。 / （一）…。 / 1.…。 / 第一条 …。 on their own lines) --------
+
+FIXTURES = PROJECT_ROOT / "tests" / "fixtures" / "item_per_line"
+
+
+def _chunk_text(title_and_lines: str):
+    from assistant.loading import SourceDocument
+
+    doc = SourceDocument(
+        doc_id="t", file="t.txt", path=CORPUS / "t.txt", raw_text=title_and_lines, content_hash="0", title="t",
+        issuer="", jurisdiction="", doc_number="", date="", encoding="utf-8",
+    )
+    return chunk_document(doc)[1]
+
+
+@pytest.fixture(scope="module")
+def item_docs():
+    docs, skipped = load_corpus(FIXTURES)
+    assert not skipped and len(docs) == 3
+    return {d.doc_id: (d, *chunk_document(d)) for d in docs}
+
+
+def _numbered_lines(text: str) -> list[str]:
+    return [ln for ln in text.splitlines() if re.match(r"^(?:[一二三四五六七八九十]+、|（[一二三四五六七八九十]+）|\d+\.|第.+条)", ln)]
+
+
+def test_every_item_line_of_the_fixture_is_chunk_text(item_docs):
+    for doc, cleaned, nodes in item_docs.values():
+        texts = [n.text for n in nodes]
+        items = [ln for ln in _numbered_lines(cleaned.text) if ln.endswith(("。", "；"))]
+        assert items, doc.file
+        for line in items:
+            assert any(line in t for t in texts), (doc.file, line)
+        for node in nodes:
+            assert cleaned.text[node.metadata["start"] : node.metadata["end"]] == node.text
+
+
+def test_item_sections_keep_the_outline(item_docs):
+    sections = {n.metadata["section"]: n.text for _, _, nodes in item_docs.values() for n in nodes}
+    # headings without a predicate still head their items, and are not chunk text themselves
+    assert sections["三、支持企业技术改造 > （二）对获评省级智能工厂的企业奖励50万元"] == "（二）对获评省级智能工厂的企业奖励50万元；"
+    assert "四、优化融资服务 > 1.政府性融资担保机构对小微企业的担保费率不超过1%" in sections
+    assert "第二章 支持政策 > 第三条 对新引进的博士研究生给予安家补贴50万元" in sections
+    assert sections["一、对首次升规的工业企业给予一次性补助20万元"] == "一、对首次升规的工业企业给予一次性补助20万元。"
+    assert not any(t in ("三、支持企业技术改造", "四、优化融资服务", "第二章 支持政策") for t in sections.values())
+    # an item that is a full sentence keeps its text even when sub-items follow it
+    parent = "二、对吸纳高校毕业生就业的企业给予一次性扩岗补助"
+    assert sections[parent] == parent + "。"
+    assert f"{parent} > （一）每招用1名高校毕业生补助1500元" in sections
+    assert sections["三、组织保障"].startswith("各区县要建立稳就业工作专班")
+
+
+@pytest.mark.parametrize(
+    ("text", "chunk_texts"),
+    [
+        # a numbered sentence followed by a sibling is content
+        ("一、对首次升规企业给予补助20万元。\n二、对上市企业奖励300万元。", ["一、对首次升规企业给予补助20万元。", "二、对上市企业奖励300万元。"]),
+        ("第一条 为促进中小企业发展，制定本办法。", ["第一条 为促进中小企业发展，制定本办法。"]),
+        ("1.担保费率不超过1%。\n2.贷款贴息50%。", ["1.担保费率不超过1%。", "2.贷款贴息50%。"]),
+        # a numbered full sentence over sub-items is content and a heading
+        ("一、对首次升规企业给予补助20万元。\n（一）工业企业补助10万元。", ["一、对首次升规企业给予补助20万元。", "（一）工业企业补助10万元。"]),
+        # a topic phrase over sub-items is only a heading, with or without a full stop
+        ("（一）创业扶持友好。\n1.支持创业创新。对初创企业给予场地支持，租金减半。", ["1.支持创业创新。对初创企业给予场地支持，租金减半。"]),
+        ("一、总体要求\n（一）工业企业补助10万元。", ["（一）工业企业补助10万元。"]),
+        # a bare heading with nothing under it is no content (as before)
+        ("正文第一段，对企业给予支持，具体办法另行制定。\n三、组织保障", ["正文第一段，对企业给予支持，具体办法另行制定。"]),
+    ],
+    ids=["siblings", "article", "arabic", "sentence-over-subitems", "phrase-with-stop", "phrase", "bare-last-heading"],
+)
+def test_item_or_heading_rule(text, chunk_texts):
+    assert [n.text for n in _chunk_text(text)] == chunk_texts
+
+
+def test_coverage_of_fixture_and_default_corpus(item_docs, chunked):
+    from assistant.coverage import document_coverage, overall_share
+
+    for docs, floor in ((item_docs, 1.0), (chunked, 0.99)):
+        reports = [document_coverage(d.doc_id, d.file, c.text, nodes) for d, c, nodes in docs.values()]
+        assert overall_share(reports) >= floor, [r.missed for r in reports]
+        assert all(r.counted for r in reports)
+
+
+def test_coverage_counts_lines_no_chunk_holds():
+    from assistant.coverage import document_coverage
+
+    text = "甲市若干措施\n一、对首次升规企业给予补助20万元。\n抄送：各部门。\n二、优化服务"
+    node = _chunk_text(text)[0]
+    report = document_coverage("t", "t.txt", text, [node])
+    assert (report.lines, report.counted, report.in_text) == (4, 2, 1)
+    assert report.missed == ["抄送：各部门。"] and report.share == 0.5
+
+
+def test_eval_coverage_command_prints_each_document_and_overall(capsys):
+    from eval.__main__ import main
+
+    assert main(["coverage", "--corpus", str(FIXTURES)]) == 0
+    out = capsys.readouterr().out
+    assert "jiacheng_sme_measures.txt" in out and "overall: 100.00% of 18 sentence lines in 3 documents" in out
+    assert main(["coverage", "--corpus", str(FIXTURES / "missing")]) == 2

@@ -138,3 +138,76 @@ def test_ticked_qualifications_as_complete_turn_unknown_into_not_met(corpus_inde
 
     assert statuses(loose) and all(s == {"unknown"} for s in statuses(loose).values())
     assert all("not_met" in s for s in statuses(strict).values())
+
+
+# -- exports never turn document or user text into formulas or markup (row 8) -----------------------------
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ('=HYPERLINK("http://x","点击")', '\'=HYPERLINK("http://x","点击")'),
+        ("+1+1", "'+1+1"),
+        ("-2+3", "'-2+3"),
+        ("@SUM(A1)", "'@SUM(A1)"),
+        ("\t=1", "'\t=1"),
+        ("\r=1", "'\r=1"),
+        ("对首次升规企业奖励10万元", "对首次升规企业奖励10万元"),
+        ("奖励=10万元", "奖励=10万元"),  # only the first character makes a formula
+        ("", ""),
+        (3, 3),
+    ],
+)
+def test_csv_cell(value: object, expected: object) -> None:
+    from assistant.tables import csv_cell
+
+    assert csv_cell(value) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "cell", "line"),
+    [
+        ("<img src=x onerror=alert(1)>", "&lt;img src=x onerror=alert(1)&gt;", "&lt;img src=x onerror=alert(1)&gt;"),
+        ("A&B | C", "A&amp;B \\| C", "A&amp;B | C"),
+        ("第一行\n第二行", "第一行 第二行", "第一行\n第二行"),
+        ("《文件》（2023）", "《文件》（2023）", "《文件》（2023）"),
+    ],
+)
+def test_markdown_cells_and_lines(text: str, cell: str, line: str) -> None:
+    from assistant.tables import md_cell, md_text
+
+    assert md_cell(text) == cell and md_text(text) == line
+
+
+HOSTILE = '=HYPERLINK("http://x","点击")<img src=x onerror=alert(1)>'
+
+
+def test_comparison_exports_escape_formulas_and_markup() -> None:
+    from assistant.comparing import Comparison, ComparisonRow
+
+    cite = Citation(n=1, node_id="n", title="甲市若干措施", section="一、奖励", file="a.txt", start=0, end=10,
+                    text=HOSTILE)  # fmt: skip
+    table = Comparison(topic="升规奖励", rows=[
+        ComparisonRow(jurisdiction="甲市", text=HOSTILE, measure="@奖励|补助", citation=cite),
+        ComparisonRow(jurisdiction="乙市", text="-", note="+语料中没有该地区的文件"),
+    ])  # fmt: skip
+    rows = list(csv.reader(io.StringIO(table.to_csv())))
+    assert rows[1][1] == "'@奖励|补助" and rows[1][2].startswith("'=HYPERLINK(") and rows[1][5].startswith("'=HYPERLINK(")
+    assert rows[2][2] == "'-" and rows[2][4] == "'+语料中没有该地区的文件"
+    assert all(not cell.startswith(("=", "+", "-", "@")) for row in rows for cell in row)
+    md = table.to_markdown()
+    assert "<img" not in md and "&lt;img src=x onerror=alert(1)&gt;" in md
+    assert md.count("\n| 甲市 |") == 1 and all(line.count(" | ") == 3 for line in md.splitlines()[4:])
+    assert "@奖励\\|补助" in md
+
+
+def test_eligibility_exports_escape_formulas_and_markup() -> None:
+    m = _measure("符合", "本地", HOSTILE)
+    result = MatchResult(profile=Profile(location="甲市"), location_path="甲省/甲市", measures=[m],
+                         notes=["<script>x()</script>"])  # fmt: skip
+    rows = list(csv.reader(io.StringIO(result.to_csv())))
+    header, first = rows[0], dict(zip(rows[0], rows[1], strict=True))
+    assert first["原文"] == "'" + HOSTILE and header[0] == "序号"
+    md = result.to_markdown()
+    assert "<img" not in md and "<script>" not in md and "<b>" not in md
+    assert "&lt;img src=x onerror=alert(1)&gt;" in md and "奖励&lt;b&gt;升规&lt;/b&gt;" in md

@@ -184,3 +184,89 @@ def test_chroma_server_mode(tmp_path: Path, small_corpus: Path) -> None:
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=20)
+
+
+# --- empty builds, item-per-line documents, links and odd file names -----------------------------
+
+ITEM_FIXTURES = PROJECT_ROOT / "tests" / "fixtures" / "item_per_line"
+
+
+@pytest.mark.parametrize(
+    ("files", "why"),
+    [
+        ({}, "目录中没有"),
+        ({"empty.txt": "  \n", "notes.md": ""}, "2 个文件全部被跳过"),
+        ({"title_only.txt": "甲市通知\n"}, "1 个文件都没有切出任何正文片段"),
+    ],
+    ids=["empty-folder", "all-skipped", "nothing-chunkable"],
+)
+def test_empty_build_is_a_clear_error_and_keeps_the_index(tmp_path: Path, capsys, files: dict, why: str) -> None:
+    from assistant import cli
+    from assistant.indexing import EmptyIndexError
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for name, text in files.items():
+        (corpus / name).write_text(text, encoding="utf-8")
+    settings = Settings(corpus_dir=corpus, index_dir=tmp_path / "index", answerer="extractive")
+    with pytest.raises(EmptyIndexError, match=why) as err:
+        update_index(settings, progress=False)
+    assert str(corpus) in str(err.value) and "policy-qa index" in str(err.value)
+    assert Layout(settings.index_dir).current_id() is None
+    code = cli.main(["--index-dir", str(settings.index_dir), "index", "--corpus", str(corpus), "--quiet"])
+    err_text = capsys.readouterr().err
+    assert code == 2 and "错误：语料目录" in err_text and "Traceback" not in err_text
+
+
+@pytest.fixture(scope="module")
+def item_index(tmp_path_factory: pytest.TempPathFactory) -> tuple[Settings, object]:
+    """The item-per-line fixture plus a link out of the folder and a file name with a newline, indexed once."""
+    root = tmp_path_factory.mktemp("items")
+    corpus = root / "corpus"
+    corpus.mkdir()
+    for path in ITEM_FIXTURES.glob("*.txt"):
+        (corpus / path.name).write_text(path.read_text(encoding="utf-8"), encoding="utf-8")
+    (corpus / "passwd_link.txt").symlink_to("/etc/passwd")
+    (corpus / "丁县\n通知.txt").write_text("丁县通知\n一、对新建厂房的企业给予补助5万元。\n", encoding="utf-8")
+    (corpus / "manifest.toml").write_text('["丁县\\n通知.txt"]\ntitle = "丁县通知\\n（第二行）\\t附注"\n', encoding="utf-8")
+    settings = Settings(corpus_dir=corpus, index_dir=root / "index", answerer="extractive")
+    return settings, update_index(settings, progress=False)
+
+
+def test_item_per_line_corpus_is_indexed_and_every_item_found(item_index) -> None:
+    from assistant.retrieval import build_retriever
+
+    settings, report = item_index
+    assert report.documents == 4 and report.chunks >= 19
+    retriever = build_retriever(3, settings=settings)
+    items = [
+        line
+        for path in ITEM_FIXTURES.glob("*.txt")
+        for line in path.read_text(encoding="utf-8").splitlines()
+        if line.endswith(("。", "；"))
+    ]
+    assert len(items) == 18
+    for line in items:
+        hits = [n.node.get_content() for n in retriever.retrieve(line)]
+        assert any(line in text for text in hits), (line, hits)
+
+
+def test_links_out_of_the_corpus_never_reach_the_index(item_index, capsys) -> None:
+    from assistant import cli
+
+    settings, report = item_index
+    reasons = {s.file: s.reason for s in report.skipped}
+    assert "语料目录之外" in reasons["passwd_link.txt"]
+    assert cli.main(["--index-dir", str(settings.index_dir), "chunks", "--jsonl"]) == 0
+    out = capsys.readouterr().out
+    assert "root:" not in out and "passwd" not in out and "补助5万元" in out
+
+
+def test_docs_prints_one_line_per_document(item_index, capsys) -> None:
+    from assistant import cli
+
+    settings, _ = item_index
+    assert cli.main(["--index-dir", str(settings.index_dir), "docs"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 4 and len({len(line.split("\t")) for line in lines}) == 1  # a row per document
+    assert "丁县\\n通知\t" in "\n".join(lines) and "丁县通知\\n（第二行）\\t附注" in "\n".join(lines)

@@ -113,11 +113,14 @@ def closed_port_url() -> str:
 def run_stream(
     answerer: LLMAnswerer, question: str, passages: list[NodeWithScore]
 ) -> tuple[list[str], Answer]:
+    """The pieces and the final Answer, checking the contract: its text is exactly what was streamed."""
     items = list(answerer.stream(question, passages))
     final = items[-1]
     assert isinstance(final, Answer)
     assert all(isinstance(item, str) for item in items[:-1])
-    return [str(item) for item in items[:-1]], final
+    pieces = [str(item) for item in items[:-1]]
+    assert "".join(pieces) == final.text
+    return pieces, final
 
 
 # -- happy paths ------------------------------------------------------------------------------------
@@ -151,10 +154,9 @@ def test_answer_is_renumbered_cited_and_carries_the_prompt(server: FakeOpenAISer
 def test_stream_yields_deltas_then_the_verified_answer(server: FakeOpenAIServer) -> None:
     answerer, _ = make_answerer(server.base_url)
     deltas, final = run_stream(answerer, "奖励多少？", PASSAGES)
-    assert len(deltas) > 3
-    assert "".join(deltas) == GOOD_REPLY
+    assert deltas == ["新增规上企业分两年给予最高10万元的奖励[1]。", "首次认定的“小巨人”企业一次性奖励50万元[2]。"]
     assert final.answerable and final.answerer == f"llm:{MODEL}"
-    assert final.text.endswith("奖励50万元[2]。")
+    assert [c.node_id for c in final.citations] == ["lc", "lq"]
     assert server.requests[0].json["stream"] is True
 
 
@@ -166,30 +168,38 @@ def test_planted_wrong_number_is_removed_with_a_notice(server: FakeOpenAIServer)
     assert "20万元" not in ans.text
     assert ans.text == "“小巨人”企业一次性奖励50万元[1]。"
     assert [c.node_id for c in ans.citations] == ["lq"]
-    assert ans.notice == "已删除1句无法在来源中核实数字的内容。"
+    assert ans.notice == "已删除1句无法在来源中核实的内容。"
 
 
-def test_stream_also_verifies_numbers(server: FakeOpenAIServer) -> None:
+def test_stream_never_shows_an_invented_number_and_falls_back_when_nothing_holds(server: FakeOpenAIServer) -> None:
     server.script(Reply("规上企业奖励100万元[2]。"))
-    answerer, _ = make_answerer(server.base_url)
+    answerer, fallback = make_answerer(server.base_url)
     deltas, final = run_stream(answerer, "奖励多少？", PASSAGES)
-    assert "100万元" in "".join(deltas)
-    assert not final.answerable and final.text == REFUSAL
-    assert final.notice.startswith("已删除1句")
+    assert all("100" not in d for d in deltas)
+    assert deltas == ["离线摘录：最高10万元[1]。"] and final.answerer == "extractive" and fallback.calls
+    assert final.notice == "大模型回答中的1句内容无法在来源中核实，已改用离线摘录答案。"
 
 
-@pytest.mark.parametrize(
-    "reply",
-    [REFUSAL, f"  {REFUSAL}\n", "根据现有资料，可以向有关部门咨询。", "答案见来源[7]。", ""],
-)
-def test_refusal_or_no_valid_citation_gives_the_refusal_phrase(server: FakeOpenAIServer, reply: str) -> None:
-    server.script(Reply(reply))
+@pytest.mark.parametrize("reply", [REFUSAL, f"  {REFUSAL}\n", ""])
+def test_a_refusal_gives_the_refusal_phrase(server: FakeOpenAIServer, reply: str) -> None:
+    server.script(Reply(reply), Reply(reply))
     answerer, fallback = make_answerer(server.base_url)
     ans = answerer.answer("北京的政策？", PASSAGES)
     assert ans.text == REFUSAL and not ans.answerable
     assert ans.citations == [] and ans.passages == []
     assert ans.answerer == f"llm:{MODEL}" and ans.prompt
+    deltas, final = run_stream(answerer, "北京的政策？", PASSAGES)
+    assert deltas == [REFUSAL] and final.text == REFUSAL
     assert fallback.calls == []
+
+
+@pytest.mark.parametrize("reply", ["根据现有资料，可以向有关部门咨询。", "答案见来源[7]。", "奖励丰厚，详见文件[1]。"])
+def test_a_draft_with_nothing_verifiable_gives_the_offline_answer(server: FakeOpenAIServer, reply: str) -> None:
+    server.script(Reply(reply))
+    answerer, fallback = make_answerer(server.base_url)
+    ans = answerer.answer("奖励多少？", PASSAGES)
+    assert ans.text == "离线摘录：最高10万元[1]。" and ans.answerer == "extractive" and fallback.calls
+    assert ans.notice == "大模型回答中的1句内容无法在来源中核实，已改用离线摘录答案。"
 
 
 def test_no_passages_refuses_without_calling_the_model(server: FakeOpenAIServer) -> None:
@@ -241,12 +251,21 @@ def test_connection_refused_falls_back() -> None:
     assert_fallback(final, fallback, "connection refused")
 
 
-def test_stream_cut_midway_yields_partial_text_then_the_fallback(server: FakeOpenAIServer) -> None:
+def test_stream_cut_before_a_whole_sentence_shows_only_the_fallback(server: FakeOpenAIServer) -> None:
     server.script(Reply(GOOD_REPLY, cut_after=3))
     answerer, fallback = make_answerer(server.base_url)
     deltas, final = run_stream(answerer, "奖励多少？", PASSAGES)
-    assert deltas and "".join(deltas) == GOOD_REPLY[:12]
+    assert deltas == ["离线摘录：最高10万元[1]。"]  # the 12 characters the model wrote are never shown
     assert_fallback(final, fallback, "stream cut")
+
+
+def test_stream_cut_after_a_verified_sentence_keeps_it_and_says_so(server: FakeOpenAIServer) -> None:
+    server.script(Reply(GOOD_REPLY, cut_after=7))  # 28 characters: the first sentence and its marker
+    answerer, fallback = make_answerer(server.base_url)
+    deltas, final = run_stream(answerer, "奖励多少？", PASSAGES)
+    assert deltas == ["新增规上企业分两年给予最高10万元的奖励[1]。"] and final.answerable
+    assert final.answerer == f"llm:{MODEL}" and [c.node_id for c in final.citations] == ["lc"]
+    assert final.notice.startswith("大模型输出中断（流式输出中断 stream cut）") and fallback.calls == []
 
 
 def test_retries_are_bounded(server: FakeOpenAIServer) -> None:

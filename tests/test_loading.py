@@ -146,3 +146,60 @@ def test_html_docx_md_and_pdf_files_load(tmp_path: Path):
     assert "50%" in by_file["b.docx"].raw_text and by_file["b.docx"].title == "乙县稳岗措施"
     assert by_file["c.md"].title == "丙市人才新政"
     assert "subsidy 300" in by_file["d.pdf"].raw_text
+
+
+def test_symlinks_out_of_the_corpus_are_skipped(tmp_path: Path, caplog):
+    corpus, outside = tmp_path / "corpus", tmp_path / "outside"
+    corpus.mkdir()
+    outside.mkdir()
+    (outside / "secret.txt").write_text("机密：不应被索引的内容。\n", encoding="utf-8")
+    (outside / "docs").mkdir()
+    (outside / "docs" / "more.txt").write_text("目录外的另一份文件。\n", encoding="utf-8")
+    (corpus / "a_good.txt").write_text(GOOD, encoding="utf-8")
+    (corpus / "sub").mkdir()
+    (corpus / "sub" / "real.txt").write_text("乙县稳岗措施\n对不裁员的企业返还失业保险费的50%。\n", encoding="utf-8")
+    (corpus / "inside_link.txt").symlink_to(corpus / "sub" / "real.txt")  # inside the folder: fine
+    (corpus / "passwd_link.txt").symlink_to("/etc/passwd")
+    (corpus / "secret_link.txt").symlink_to(outside / "secret.txt")
+    (corpus / "relative_link.txt").symlink_to(Path("..") / "outside" / "secret.txt")
+    (corpus / "linked_dir").symlink_to(outside / "docs", target_is_directory=True)
+    (corpus / "dangling.txt").symlink_to(corpus / "gone.txt")
+    (corpus / "loop_a.txt").symlink_to(corpus / "loop_b.txt")
+    (corpus / "loop_b.txt").symlink_to(corpus / "loop_a.txt")
+    with caplog.at_level(logging.WARNING, logger="assistant.loading"):
+        docs, skipped = load_corpus(corpus)
+    texts = " ".join(d.raw_text for d in docs)
+    assert "root:" not in texts and "机密" not in texts and "目录外" not in texts
+    assert {d.file for d in docs} == {"a_good.txt", "inside_link.txt"}  # a link inside the folder is read
+    reasons = {s.file: s.reason for s in skipped}
+    for name in ("passwd_link.txt", "secret_link.txt", "relative_link.txt"):
+        assert "语料目录之外" in reasons[name], reasons
+    assert "duplicate of inside_link.txt" in reasons["sub/real.txt"]
+    assert reasons["dangling.txt"].startswith("链接目标不存在") and "gone.txt" in reasons["dangling.txt"]
+    assert "disappeared" not in reasons["dangling.txt"]
+    assert "循环" in reasons["loop_a.txt"] and "循环" in reasons["loop_b.txt"]
+    assert any("passwd_link.txt" in r.getMessage() for r in caplog.records)
+
+
+def test_dangling_link_reported_by_load_document(tmp_path: Path):
+    import pytest
+
+    from assistant.loading import LoadError, load_document
+
+    (tmp_path / "dangling.txt").symlink_to(tmp_path / "gone.txt")
+    with pytest.raises(LoadError, match="^链接目标不存在"):
+        load_document(tmp_path / "dangling.txt")
+
+
+def test_size_limit_message_states_mib(tmp_path: Path, monkeypatch):
+    import assistant.loading as loading
+
+    (tmp_path / "big.txt").write_bytes(GOOD.encode() * 2000)
+    monkeypatch.setattr(loading, "MAX_TEXT_BYTES", 64 * 1024)
+    _, skipped = load_corpus(tmp_path)
+    assert skipped[0].reason == "file too large (0.2 MiB > 0.0625 MiB limit)"
+    monkeypatch.undo()  # the real 20 MiB limit, and a sparse 21 MiB file (no disk used)
+    with open(tmp_path / "big.txt", "r+b") as fh:
+        fh.truncate(21 * 2**20)
+    _, skipped = load_corpus(tmp_path)
+    assert skipped[0].reason == "file too large (21.0 MiB > 20 MiB limit)"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -155,3 +156,55 @@ def test_industry_words_of_a_sector_name_its_industry_group() -> None:
     assert Profile(industry="眼镜").industry_groups() == ["制造业"]
     assert Profile(industry="陶瓷制造").industry_groups() == ["陶瓷", "制造业"]
     assert Profile(industry="轴承").industry_groups() == []  # no word of the vocabulary: unknown
+
+
+# -- hostile descriptions (issue #16: a 12 KB sentence froze the server) ------------------------------------
+
+
+def test_from_text_refuses_a_description_over_the_cap() -> None:
+    """The cap is checked before any rule runs; the message says how long the description may be."""
+    from assistant.settings import Settings
+
+    default = Settings().max_profile_chars
+    with pytest.raises(ProfileError, match=f"过长.*{default}"):
+        Profile.from_text("1" * 20000)
+    sentence = "乐清的制造业企业，120人"
+    assert Profile.from_text(sentence, max_chars=len(sentence)).employees == 120
+    with pytest.raises(ProfileError, match="请控制在 10 个字符以内"):
+        Profile.from_text(sentence, max_chars=10)
+
+
+@pytest.mark.parametrize(
+    ("sentence", "field", "value"),
+    [
+        ("员工 120 人，乐清", "employees", 120),
+        ("乐清的企业，一百二十名员工", "employees", 120),
+        ("营收三千万元，乐清", "revenue", 3000.0),  # 万 is both a numeral and the unit
+        ("五千万元的年营收，乐清", "revenue", 5000.0),
+        ("乐清，年销售额 1.2 亿元", "revenue", 12000.0),
+        ("乐清，成立  3  年", "age_years", 3.0),
+        ("乐清，职工三十多人", "employees", 30),
+    ],
+)
+def test_sentence_numbers_with_spaces_and_numerals(sentence: str, field: str, value: float) -> None:
+    """The linear rewrite of the number rules reads what the backtracking ones read."""
+    assert getattr(Profile.from_text(sentence), field) == value
+
+
+HOSTILE_UNITS = ["1", "一", "、", "1、", "一1", "１", "1.1", "万元", "（", " 1", "员工1人", "12万元3人4%5年6亿"]
+
+
+@pytest.mark.parametrize("unit", HOSTILE_UNITS)
+def test_sentence_rules_stay_linear_on_hostile_text(unit: str) -> None:
+    """Guards issue #16: the number rules took 35 s on "1" * 12000 (super-quadratic). The rules themselves have
+    no length cap, so they must stay linear: 200 000 characters in well under the generous limit (the cap
+    stops long input earlier, and jieba's place tagging, linear but slower, only ever sees capped text)."""
+    from assistant.profiles import _read_rules
+    from assistant.text import search_form
+
+    for chars, limit in ((2000, 0.2), (200_000, 2.0)):  # the short run first: a regression fails fast
+        text = search_form(unit * (chars // len(unit)))
+        start = time.perf_counter()
+        _read_rules(text)
+        elapsed = time.perf_counter() - start
+        assert elapsed < limit, f"{unit!r} x {len(text)}: {elapsed:.2f}s"

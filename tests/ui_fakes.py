@@ -6,10 +6,14 @@ Canned replies by keyword:
 - "刚才": a follow-up that quotes the previous question of this engine's history;
 - "失败": the LLM failed and the offline answer is used (``notice``);
 - anything else: unanswerable (``REFUSAL``).
+
+``SlowChatEngine`` stalls on "慢" (time budget tests); ``fake_match`` / ``slow_match`` stand in for the
+政策找人 matcher.
 """
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -200,3 +204,55 @@ def fake_filters() -> Iterator[None]:
     yield
     if missing:
         del assistant.Filters  # type: ignore[attr-defined]
+
+
+# -- slow engines and the 政策找人 matcher ------------------------------------------------------------------
+
+RELEASE = threading.Event()  # set by tests when they are done with a slow fake, so no worker outlives them
+
+
+class SlowChatEngine(FakeChatEngine):
+    """Thinks for up to ``seconds`` before the first word: the UI must give up at its time budget."""
+
+    seconds = 10.0
+
+    def stream_answer(self, message: str) -> Iterator[str | Answer]:
+        if "慢" in message:
+            RELEASE.wait(self.seconds)
+        yield from super().stream_answer(message)
+
+
+def slow_factory(settings: Any = None, filters: Any = None) -> SlowChatEngine:
+    return SlowChatEngine(settings=settings, filters=filters, delay=0)
+
+
+def fake_match(profile: Any, include_unmet: bool) -> Any:
+    """A MatchResult with ~20 KB of measures for any profile (what the export files are made of)."""
+    from assistant.matching import FITS, MAY_FIT, ConditionCheck, MatchResult, MeasureMatch
+
+    measures = []
+    for i in range(20):
+        cite = _citation(i + 1, WENZHOU, "第三条 支持小微企业升规", WZ_TEXT * 3, WZ_QUOTE)
+        measures.append(
+            MeasureMatch(
+                measure_id=f"wz-xsg:{i}",
+                title=f"小升规奖励 {i}",
+                text=WZ_TEXT * 3,
+                doc_id=WENZHOU.doc_id,
+                doc_title=WENZHOU.title,
+                jurisdiction=WENZHOU.jurisdiction,
+                date=WENZHOU.date,
+                scope="本地",
+                status=FITS if i % 2 else MAY_FIT,
+                conditions=[ConditionCheck("size", "首次纳入规模以上工业统计", "unknown", "画像未说明")],
+                benefit="10万元",
+                department="市经信局",
+                citation=cite,
+            )
+        )
+    return MatchResult(profile=profile, location_path=WENZHOU.jurisdiction, measures=measures)
+
+
+def slow_match(profile: Any, include_unmet: bool) -> Any:
+    RELEASE.wait(10.0)
+    return fake_match(profile, include_unmet)
