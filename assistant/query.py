@@ -15,7 +15,7 @@ from functools import lru_cache
 from importlib import resources
 from itertools import product
 
-from assistant.text import search_form, to_simplified
+from assistant.text import pos_tokenizer, search_form, to_simplified
 
 _ADMIN_SUFFIX = ("自治州", "自治县", "新区", "省", "市", "县", "区", "州", "盟", "旗")
 _DOC_NUMBER = re.compile(r"[\u4e00-\u9fff]{1,8}[〔\[［(（]\s*\d{4}\s*[〕\]］)）]\s*\d+\s*号")
@@ -114,18 +114,9 @@ _GENERIC_PLACES = {
 }  # fmt: skip
 
 
-@lru_cache(maxsize=1)
-def _pos_tokenizer():  # noqa: ANN202 - jieba has no types
-    import jieba.posseg
-
-    from assistant.text import _jieba
-
-    return jieba.posseg.POSTokenizer(_jieba())
-
-
 def pos_tags(text: str) -> list[tuple[str, str]]:
     """(word, jieba part-of-speech flag) pairs, with the policy dictionary."""
-    return [(w.word.strip(), w.flag) for w in _pos_tokenizer().cut(text, HMM=False) if w.word.strip()]
+    return [(w.word.strip(), w.flag) for w in pos_tokenizer().cut(text, HMM=False) if w.word.strip()]
 
 
 _SYLLABLE = (
@@ -153,7 +144,7 @@ def unknown_places(text: str, gazetteer: Gazetteer, vocabulary: Container[str] =
     """
     known = {a for p in gazetteer.places for a in p.aliases} | {p.name for p in gazetteer.places}
     out = []
-    for w in _pos_tokenizer().cut(text, HMM=False):
+    for w in pos_tokenizer().cut(text, HMM=False):
         word = w.word.strip()
         if not w.flag.startswith("ns") or len(word) < 2 or word in _GENERIC_PLACES:
             continue

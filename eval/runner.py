@@ -29,12 +29,21 @@ Judge = Callable[[Question, PipelineResult], float | None]
 Validity = Callable[[str, date], tuple[str | None, str | None]]
 
 
-def catalog_validity(settings: Any) -> Validity:
-    """Documents' lifecycles from the product's index (``Catalog.lifecycles``), for the validity scores."""
+def catalog_validity(settings: Any) -> Validity | None:
+    """Documents' lifecycles from the product's index (``Catalog.lifecycles``), for the validity scores.
+
+    None when there is no index there (a run whose pipelines are not the product's, as in the harness tests):
+    the validity scores are then left undefined rather than failing the run.
+    """
     from assistant.catalog import open_catalog
+    from assistant.layout import IndexMissingError
     from assistant.notices import document_notice
 
-    catalog = open_catalog(settings, build_if_missing=False)
+    try:
+        catalog = open_catalog(settings, build_if_missing=False)
+    except IndexMissingError:
+        logger.warning("no product index at %s: validity notices are not scored", settings.index_dir)
+        return None
     titles = {d.doc_id: d.title for d in catalog.documents}
 
     def validity(doc_id: str, day: date) -> tuple[str | None, str | None]:
