@@ -25,6 +25,8 @@ def display_date(iso: str) -> str:
 
 # One refusal phrase, shared by the prompts, the no-evidence path and the tests.
 REFUSAL = "所收录的政策文件中没有找到与该问题直接相关的规定。"
+# Heading of the closest passages a declined answer lists, so a user whose wording differs still finds the clause.
+RELATED_HEADING = "可能相关的条款"
 
 CHUNK_METADATA_KEYS = (
     "doc_id",  # stable id of the document (file stem)
@@ -130,6 +132,9 @@ class Answer:
     timings: dict[str, float] = field(default_factory=dict)
     table: dict[str, Any] | None = None  # a comparison answered as a table: ``Comparison.to_dict()``
     as_of: str = ""  # YYYY-MM-DD the answer was given as of (documents' validity on that date)
+    # On a decline: the closest retrieved passages (可能相关的条款), numbered 1..n apart from ``citations``;
+    # the answer still declines (``answerable`` False, no markers, no citations).
+    related: list[Citation] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -139,6 +144,7 @@ class Answer:
             "notice": self.notice,
             "as_of": self.as_of,
             "citations": [c.to_dict() for c in self.citations],
+            "related": [c.to_dict() for c in self.related],
             "timings": self.timings,
             **({"table": self.table} if self.table else {}),
         }

@@ -72,6 +72,7 @@ def cmd_chunks(args: argparse.Namespace) -> int:
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
+    from assistant.answers import RELATED_HEADING
     from assistant.engine import build_query_engine
     from assistant.retrieval import Filters
 
@@ -82,19 +83,15 @@ def cmd_ask(args: argparse.Namespace) -> int:
     engine = build_query_engine(settings, filters=filters)
     ans, _, _ = engine.answer(args.question)
     if args.json:
+        keys = ("n", "title", "doc_number", "section", "file", "start", "end", "text", "validity_notice")
         out = {
             "answer": ans.text,
             "answerable": ans.answerable,
             "answerer": ans.answerer,
             "notice": ans.notice,
             "as_of": ans.as_of,
-            "citations": [
-                {
-                    k: c.to_dict()[k]
-                    for k in ("n", "title", "doc_number", "section", "file", "start", "end", "text", "validity_notice")
-                }
-                for c in ans.citations
-            ],
+            "citations": [{k: c.to_dict()[k] for k in keys} for c in ans.citations],
+            "related": [{**{k: c.to_dict()[k] for k in keys}, "label": c.label()} for c in ans.related],
             "timings": ans.timings,
         }
         print(json.dumps(out, ensure_ascii=False, indent=2))
@@ -106,6 +103,14 @@ def cmd_ask(args: argparse.Namespace) -> int:
         print("\n来源：")
         for c in ans.citations:
             print(f"[{c.n}] {c.label()}")
+            if c.validity_notice:
+                print(f"    （{c.validity_notice}）")
+            if args.show_sources:
+                print(f"    {c.text}\n")
+    if ans.related:  # a decline still points at the closest clauses
+        print(f"\n{RELATED_HEADING}：")
+        for c in ans.related:
+            print(f"{c.n}. {c.label()}")
             if c.validity_notice:
                 print(f"    （{c.validity_notice}）")
             if args.show_sources:

@@ -17,8 +17,8 @@ from llama_index.core.chat_engine.types import AgentChatResponse, BaseChatEngine
 from llama_index.core.schema import QueryBundle
 
 from assistant.answering import Answerer, ExtractiveAnswerer, idf_from_bm25, refusal
-from assistant.answers import Answer
-from assistant.notices import annotate, lapsed_reason
+from assistant.answers import Answer, Citation
+from assistant.notices import annotate, annotate_citation, lapsed_reason
 from assistant.retrieval import Filters, HybridRetriever, Retrieval
 from assistant.settings import Settings, get_settings
 from assistant.validity import in_force_verdict
@@ -63,6 +63,10 @@ def build_answerer(settings: Settings | None = None) -> Answerer:
     """Offline extractive answerer, or the configured LLM with the extractive one as its fallback."""
     settings = settings or get_settings()
     extractive = ExtractiveAnswerer(max_passages=settings.answer_passages + 1)
+    if settings.answer_model == "fitted":  # the model file's choice and decline threshold (eval fit-answerer)
+        from assistant.answer_model import FittedAnswerer
+
+        extractive = FittedAnswerer(max_passages=settings.answer_passages + 1)
     if not settings.llm_enabled:
         return extractive
     from assistant.llm_answering import LLMAnswerer
@@ -121,6 +125,26 @@ class PolicyQueryEngine(BaseQueryEngine):
         }
         return ans
 
+    def _add_related(self, ans: Answer, retrieval: Retrieval) -> Answer:
+        """A decline after retrieval lists the closest passages (可能相关的条款) with their citations, so a
+        user whose wording differs from the documents still reaches the clause; the answer stays a decline.
+
+        Called for any answerer's decline (offline or LLM), never for input or places the corpus lacks."""
+        limit = self.settings.related_passages
+        if ans.answerable or ans.related or ans.table or limit <= 0:
+            return ans
+        seen: set[str] = set()
+        for nws in retrieval.nodes:
+            if len(ans.related) >= limit:
+                break
+            if nws.node.node_id not in seen:
+                seen.add(nws.node.node_id)
+                ans.related.append(Citation.from_node(len(ans.related) + 1, nws))
+        if retrieval.when is not None:  # an expired document's clause says so, as a cited one does
+            for c in ans.related:
+                annotate_citation(self.retriever.catalog, c, retrieval.when.day)
+        return ans
+
     def comparison_places(self, text: str, retrieval: Retrieval, filters: Filters | None) -> list[str] | None:
         """None for a question to answer in prose; else the places of its table, [] = those the question
         names (and 全国 when it asks for the national practices), or with 各地 every place."""
@@ -151,7 +175,7 @@ class PolicyQueryEngine(BaseQueryEngine):
         t0 = time.perf_counter()
         text, notice, retrieval, declined = self._retrieve(question, filters)
         t1 = time.perf_counter()
-        ans = declined or self._answer(text, retrieval, filters)
+        ans = declined or self._add_related(self._answer(text, retrieval, filters), retrieval)
         return self._finish(ans, notice, retrieval, t0, t1), retrieval, text
 
     def stream_answer(self, question: str, filters: Filters | None = None) -> Iterator[str | Answer]:
@@ -163,6 +187,7 @@ class PolicyQueryEngine(BaseQueryEngine):
         t0 = time.perf_counter()
         text, notice, retrieval, final = self._retrieve(question, filters)
         t1 = time.perf_counter()
+        searched = final is None  # not declined before the answerer (places the corpus lacks, lapsed documents)
         if final is None and self.comparison_places(text, retrieval, filters) is not None:
             final = self._answer(text, retrieval, filters)
         if final is not None:
@@ -176,6 +201,8 @@ class PolicyQueryEngine(BaseQueryEngine):
             if final is None:  # an answerer that ended without its Answer: decline, visibly
                 final = refusal()
                 yield final.text
+        if searched:
+            self._add_related(final, retrieval)
         yield self._finish(final, notice, retrieval, t0, t1)
 
     @staticmethod
@@ -193,6 +220,7 @@ class PolicyQueryEngine(BaseQueryEngine):
                 "places": list(retrieval.plan.places) if retrieval else [],
                 "timings": ans.timings,
                 "citations": [c.to_dict() for c in ans.citations],
+                "related": [c.to_dict() for c in ans.related],
             },
         )
 

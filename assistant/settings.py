@@ -57,6 +57,11 @@ class Settings(BaseSettings):
     answerer: Literal["auto", "extractive", "llm"] = Field(
         "auto", description="auto = LLM when OPENAI_API_KEY is set, otherwise offline extractive."
     )
+    answer_model: Literal["rules", "fitted"] = Field(
+        "rules",
+        description="Offline answer step: hand-set rules, or the model fitted by `python -m eval fit-answerer` "
+        "(assistant/data/answer_model.json) choosing the sentence and when to decline.",
+    )
     llm_model: str = Field("gpt-4o-mini", description="Chat model name on the OpenAI-compatible endpoint.")
     llm_timeout: float = Field(30.0, description="Seconds before an LLM call is abandoned.")
     llm_max_retries: int = Field(1, description="Retries of a failed LLM call (bounded).")
@@ -81,6 +86,9 @@ class Settings(BaseSettings):
 
     top_k: int = Field(10, description="Passages retrieved per question.")
     answer_passages: int = Field(5, description="Top passages the answerer reads.")
+    related_passages: int = Field(
+        3, ge=0, description="On a decline, closest retrieved passages listed as 可能相关的条款 (0 = none)."
+    )
     superseded_weight: float = Field(
         0.5,
         gt=0,

@@ -16,7 +16,7 @@ import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from assistant.answers import Answer, Citation, display_date
+from assistant.answers import RELATED_HEADING, Answer, Citation, display_date
 
 EXTRACTIVE_LABEL = "离线摘录"
 NOT_FOUND_LABEL = "未在文件中找到"
@@ -196,7 +196,12 @@ def render_table(table: dict, turn: int) -> str:
     )
 
 
-def render_citation(turn: int, c: Citation) -> str:
+def related_anchor(turn: int, n: int) -> str:
+    """Element id of related passage n (可能相关的条款) of answer number ``turn``: apart from the [n] sources."""
+    return f"pqa-rel-{turn}-{n}"
+
+
+def render_citation(turn: int, c: Citation, anchor: str | None = None) -> str:
     meta = [
         f"{name}：{esc(value)}"
         for name, value in (("发文机关", c.issuer), ("文号", c.doc_number), ("日期", display_date(c.date)))
@@ -204,7 +209,7 @@ def render_citation(turn: int, c: Citation) -> str:
     ]
     title = f"《{esc(c.document_title())}》" if c.title else esc(c.file)
     parts = [
-        f'<article class="pqa-src" id="{source_anchor(turn, c.n)}">',
+        f'<article class="pqa-src" id="{anchor or source_anchor(turn, c.n)}">',
         f'<div class="pqa-src-head"><span class="pqa-n">[{c.n}]</span> <span class="pqa-title">{title}</span></div>',
     ]
     if meta:
@@ -219,9 +224,21 @@ def render_citation(turn: int, c: Citation) -> str:
     return "".join(parts)
 
 
+def render_related(turn: int, related: Sequence[Citation]) -> str:
+    """A declined answer's closest passages under 可能相关的条款: not cited, but where the clause may be."""
+    items = "".join(render_citation(turn, c, related_anchor(turn, c.n)) for c in related)
+    return (
+        f'<div class="pqa-related"><h4 class="pqa-related-title">{RELATED_HEADING}</h4>'
+        f'<div class="pqa-related-note">未找到直接回答该问题的规定；以下条款与问题最接近，请自行核对。</div>{items}</div>'
+    )
+
+
 def _turn_sources(turn: Turn) -> str:
-    citations = turn.answer.citations if turn.answer else []
+    answer = turn.answer
+    citations = answer.citations if answer else []
     if not citations:
+        if answer is not None and not answer.answerable and answer.related:
+            return render_related(turn.number, answer.related)
         return '<div class="pqa-empty">本问未引用文件。</div>'
     return "".join(render_citation(turn.number, c) for c in citations)
 
@@ -275,6 +292,8 @@ table.pqa-table td:nth-child(2) { min-width: 6em; }
 table.pqa-table tr.pqa-missing td { color: var(--body-text-color-subdued); }
 .pqa-cell-note { font-size: 0.8em; color: var(--body-text-color-subdued); }
 .pqa-table-text { display: none; }
+.pqa-related-title { font-size: 0.9em; margin: 4px 0; }
+.pqa-related-note { font-size: 0.8em; color: var(--body-text-color-subdued); margin-bottom: 6px; }
 .pqa-empty { color: var(--body-text-color-subdued); font-size: 0.9em; }
 details.pqa-turn summary { cursor: pointer; font-size: 0.9em; margin: 6px 0; }
 #pqa-sources-col { max-height: 85vh; overflow-y: auto; overflow-x: hidden; flex-wrap: nowrap; }

@@ -116,6 +116,9 @@ def _parser() -> argparse.ArgumentParser:
     from eval.soak import add_soak_parser
 
     add_soak_parser(sub)  # python -m eval soak: normal and hostile requests through the UI and /v1 on loopback
+    from eval.fit_answerer import add_parser as add_fit_answerer_parser
+
+    add_fit_answerer_parser(sub)  # python -m eval fit-answerer: the offline answer model from reading-comprehension data
     return ap
 
 
@@ -344,7 +347,7 @@ def main(argv: list[str] | None = None) -> int:
     handler.setLevel(logging.WARNING)  # on the handler: bm25s sets DEBUG on its own logger at import
     handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
     logging.basicConfig(level=logging.WARNING, handlers=[handler])
-    if args.command in ("load", "from-feedback", "coverage", "soak"):
+    if args.command in ("load", "from-feedback", "coverage", "soak", "fit-answerer"):
         return args.func(args)
     handler = {
         "run": cmd_run,

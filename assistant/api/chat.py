@@ -5,8 +5,10 @@ Extra fields on OpenAI's objects (clients that do not know them ignore them):
 - response: top-level ``citations`` (each with ``validity_state``/``validity_notice``), ``answerable``, ``notice``,
   ``as_of``, ``conversation_id``; the same ``citations``
   and ``answerable`` inside ``choices[0].message``; ``system_fingerprint`` = the index build id;
+  ``related`` (top level and in the message): on a decline, the closest passages (可能相关的条款) as citations
+  numbered 1..n on their own (no ``[n]`` marker in the text), else ``[]``;
 - stream: the last chunk before ``[DONE]`` (``finish_reason: "stop"``) carries top-level ``citations``,
-  ``answerable``, ``notice``, ``conversation_id``.
+  ``related``, ``answerable``, ``notice``, ``conversation_id``.
 Citation ``n`` is the number of the ``[n]`` marker in the text.
 """
 
@@ -188,6 +190,7 @@ def _extras(turn: ChatTurn, outcome: Outcome) -> dict[str, Any]:
     ans = outcome.answer
     out: dict[str, Any] = {
         "citations": [citation_dict(c) for c in ans.citations],
+        "related": [citation_dict(c) for c in ans.related],  # a decline's closest passages (可能相关的条款)
         "answerable": ans.answerable,
         "notice": ans.notice,
         "as_of": ans.as_of or None,  # the date the answer was given as of (documents' validity then)
@@ -204,6 +207,7 @@ def completion_body(turn: ChatTurn, outcome: Outcome) -> dict[str, Any]:
         "role": "assistant",
         "content": outcome.answer.text,
         "citations": extras["citations"],
+        "related": extras["related"],
         "answerable": extras["answerable"],
     }
     return {
