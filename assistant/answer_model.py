@@ -30,7 +30,6 @@ from assistant.answering import (
     refusal,
 )
 from assistant.answers import Answer
-from assistant.citing import renumber, verify_numbers
 from assistant.query import QueryPlan
 from assistant.text import search_form
 
@@ -201,11 +200,4 @@ class FittedAnswerer(ExtractiveAnswerer):
             text = self._trim(c.text, concepts, self.model.max_chars)
             pieces.append(f"{self._city_prefix(c)}{text}[{c.passage_index}]")
             quotes.setdefault(c.passage_index, text.strip("…"))
-        draft = self._script(question, "".join(pieces))
-        checked, _removed = verify_numbers(draft, passages)
-        text, citations, cited = renumber(checked, passages, quotes)
-        if not citations:
-            return refusal()
-        if plan.english:
-            text = "According to the policy documents (quoted in Chinese):\n" + text
-        return Answer(text=text, answerable=True, citations=citations, passages=cited, answerer=self.name)
+        return self._finish(question, plan, "".join(pieces), quotes, passages)

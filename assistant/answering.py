@@ -251,6 +251,19 @@ class ExtractiveAnswerer:
                     notice += verdict([str(passages[c.passage_index - 1].node.metadata.get("doc_id", "")) for c in pair])
         if not draft:
             return refusal()
+        return self._finish(question, plan, draft, quotes, passages, notice=notice, comparing=comparing)
+
+    def _finish(
+        self,
+        question: str,
+        plan: QueryPlan,
+        draft: str,
+        quotes: dict[int, str],
+        passages: list[NodeWithScore],
+        notice: str = "",
+        comparing: bool = False,
+    ) -> Answer:
+        """A draft with [n] markers -> the Answer: year notice, the question's script, number check, citations."""
         if not comparing and (years := year_mismatch(plan, draft)):  # never another year's figure in silence
             draft = year_notice(years, draft) + draft
         draft = self._script(question, draft)
