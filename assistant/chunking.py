@@ -21,6 +21,7 @@ from llama_index.core.schema import BaseNode, Document, NodeRelationship, TextNo
 from assistant.answers import CHUNK_METADATA_KEYS, PREAMBLE_SECTION, SECTION_SEPARATOR
 from assistant.cleaning import CleanedDocument, clean_text
 from assistant.loading import SourceDocument
+from assistant.outline import ATTACHMENT, DISTRIBUTION, heading_label, heading_only, heading_rank, is_item
 
 MIN_CHARS = 150  # shorter runs of one section are merged with their neighbours
 MAX_CHARS = 600  # longer runs are split at sentence ends
@@ -28,27 +29,11 @@ HARD_MAX_CHARS = 900  # a single sentence longer than this is split at a comma a
 SECTION_SEP = SECTION_SEPARATOR
 PREAMBLE = PREAMBLE_SECTION
 UNKNOWN = "未知"
-LABEL_MAX = 40
-ITEM_MIN_CHARS = 16  # a numbered one-sentence line this long (after its number) states a measure
 
-_CN_NUM = "一二三四五六七八九十百零〇"
-_HEADINGS = (  # (rank, pattern): a lower rank is a higher level
-    (0, re.compile(rf"^第[{_CN_NUM}\d]+章")),
-    (1, re.compile(rf"^[{_CN_NUM}]+、")),
-    (1, re.compile(rf"^第[{_CN_NUM}\d]+条")),
-    (2, re.compile(rf"^[（(][{_CN_NUM}]+[)）]")),
-    (3, re.compile(r"^\d{1,2}[.．、](?![\d%％])")),
-    (4, re.compile(r"^[（(]\d{1,2}[)）]")),
-)
 _SENTENCE_END = "。！？；!?;"
-_LABEL_END = re.compile(r"[。！？；!?;]")
-_SENTENCE_TAIL = re.compile(r"[。！？；!?;][”’」』)）]?$")
-_CLAUSE_MARK = re.compile(r"[，,：:\d]")  # a clause break or a figure: more than a topic phrase
 _RECORD = re.compile(r"^(?:序号|序號|编号|編號)[：:]\s*(\d+)(?:[；;]|$)")
-_ATTACHMENT = re.compile(r"^附\s*件\s*\d*\s*(?:[:：]\s*(.{0,60}))?$")
 _CITY_PARA = re.compile(r"^([\u4e00-\u9fff]{2,8}?(?:市|县|縣|区|區|州|盟|省))[：:]")
 _META_LINE = re.compile(r"^[\u4e00-\u9fff]{2,6}[:：][^。，,]{0,60}$")
-_DISTRIBUTION = re.compile(r"^(?:抄送|抄报|印发)[:：]|印发$")
 _NAME_FIELDS = ("名称", "名稱", "做法名称", "案例名称")
 _SOURCE_FIELDS = ("来源", "來源")
 
@@ -71,55 +56,6 @@ def _paragraphs(text: str) -> list[_Para]:
             blank = True
         pos += len(line) + 1
     return out
-
-
-def heading_rank(text: str) -> int | None:
-    for rank, pattern in _HEADINGS:
-        if pattern.match(text):
-            return rank
-    return None
-
-
-def heading_label(text: str) -> str:
-    """The heading sentence of a paragraph: up to the first 。 (at most ~40 chars)."""
-    m = _LABEL_END.search(text)
-    label = (text[: m.start()] if m else text).strip()
-    if len(label) > LABEL_MAX:
-        cut = max(label.rfind(c, 0, LABEL_MAX) for c in "，,、")
-        label = label[: cut if cut > 8 else LABEL_MAX] + "…"
-    return label
-
-
-def _heading_only(text: str) -> bool:
-    m = _LABEL_END.search(text)
-    return len(text) <= LABEL_MAX + 2 and (m is None or m.end() == len(text))
-
-
-def _marker_end(text: str) -> int:
-    """Length of the outline number (``一、``, ``（一）``, ``1.``, ``第一条``) a heading line starts with."""
-    for _, pattern in _HEADINGS:
-        m = pattern.match(text)
-        if m:
-            return m.end()
-    return 0
-
-
-def _is_item(text: str, rank: int, following: str | None) -> bool:
-    """A numbered line that is itself content (a measure written one per line), not a heading.
-
-    It is a leaf of the outline (the next line is a sibling, a higher heading or the end), or it is
-    a full sentence: it ends like one and reads as a clause (a comma, colon or figure, or long).
-    Short phrases over sub-items (``（一）创业扶持友好。``) stay headings.
-    """
-    if following is None or _ATTACHMENT.match(following) or _DISTRIBUTION.search(following):
-        return True
-    next_rank = heading_rank(following)
-    if next_rank is not None and next_rank <= rank:
-        return True
-    body = text[_marker_end(text) :].strip()
-    if not _SENTENCE_TAIL.search(body):
-        return False
-    return len(body) >= ITEM_MIN_CHARS or bool(_CLAUSE_MARK.search(body))
 
 
 def _split_points(text: str, start: int, end: int, hard: bool) -> list[int]:
@@ -328,7 +264,7 @@ def _pieces(text: str) -> list[_Piece]:
             _record_pieces(sec, paras[i:j])
             i, expect_caption = j, False
             continue
-        att = _ATTACHMENT.match(line)
+        att = ATTACHMENT.match(line)
         if att:
             caption = (att.group(1) or "").strip()
             sec.set_root(f"附件：{caption}" if caption else "附件")
@@ -342,14 +278,14 @@ def _pieces(text: str) -> list[_Piece]:
             i += 1
             continue
         expect_caption = False
-        if _DISTRIBUTION.search(line):
+        if DISTRIBUTION.search(line):
             sec.flush()
             i += 1
             continue
         if rank is not None:
             sec.push_heading(rank, heading_label(line))
             following = paras[i + 1].text if i + 1 < len(paras) else None
-            if not _heading_only(line) or _is_item(line, rank, following):
+            if not heading_only(line) or is_item(line, rank, following):
                 sec.add_body(para)
         else:
             sec.add_body(para)

@@ -86,10 +86,10 @@ class IndexReport:
 
 def pipeline_version() -> str:
     """Hash of the code that turns files into chunks: changing it re-chunks every document."""
-    from assistant import chunking, cleaning, loading, text
+    from assistant import chunking, cleaning, loading, manifest, outline, places, text
 
     h = hashlib.sha256(str(FORMAT_VERSION).encode())
-    for mod in (loading, cleaning, chunking, text):
+    for mod in (loading, manifest, places, cleaning, chunking, outline, text):
         h.update(Path(mod.__file__).read_bytes())
     h.update(Path(text.__file__).with_name("data").joinpath("policy_terms.txt").read_bytes())
     return h.hexdigest()[:16]

@@ -12,33 +12,20 @@ import hashlib
 import logging
 import os
 import re
-import tomllib
 from dataclasses import dataclass, field
-from datetime import date
 from html.parser import HTMLParser
 from pathlib import Path
 
+from assistant.manifest import LIFECYCLE_FIELDS, MANIFEST_NAME, LoadError, manifest_lifecycle, read_manifest
+from assistant.places import guess_jurisdiction, most_named_place
 from assistant.text import to_simplified
 
 logger = logging.getLogger(__name__)
 
-MANIFEST_NAME = "manifest.toml"
 MAX_TEXT_BYTES = 20 * 1024 * 1024  # larger files are skipped: not a policy document, or a dump
 MIB = 1024 * 1024
 TEXT_SUFFIXES = frozenset({".txt", ".md"})
 SUPPORTED_SUFFIXES = TEXT_SUFFIXES | {".html", ".htm", ".pdf", ".docx"}
-METADATA_FIELDS = ("title", "issuer", "jurisdiction", "doc_number", "date")
-# Optional lifecycle keys of a manifest table (assistant/lifecycle.py); they beat what the text states.
-LIFECYCLE_FIELDS = ("status", "effective_from", "expires_on", "supersedes", "superseded_by")
-LIFECYCLE_STATUSES = ("现行有效", "已失效", "已废止", "部分失效", "未知")
-
-
-class LoadError(Exception):
-    """A file that cannot become a document; ``reason`` says why in a sentence."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
 
 
 @dataclass
@@ -204,10 +191,6 @@ _ISSUER = re.compile(
     r"^[\u4e00-\u9fff]{2,20}?(?:人民政府办公室|人民政府辦公室|人民政府办公厅|人民政府辦公廳|人民政府"
     r"|办公室|辦公室|办公厅|辦公廳|委员会|委員會|发展和改革委员会|局|厅|廳)$"
 )
-_PLACE = re.compile(
-    r"^(?P<prov>[\u4e00-\u9fff]{2,4}?(?:省|自治区|自治區))?"
-    r"(?P<city>[\u4e00-\u9fff]{2,4}?[市州盟])?(?P<county>[\u4e00-\u9fff]{1,4}?[县區区縣旗])?"
-)
 
 
 def _lines(text: str) -> list[str]:
@@ -260,89 +243,7 @@ def detect_issuer(text: str) -> str:
     return (named or candidates or [""])[0]
 
 
-_GENERIC_NS = frozenset(
-    "全国 中国 国家 全省 全市 本市 我市 我省 城市 地区 各地 省内 市内 县域 城乡 农村 乡镇 园区 上市 超市 股市 楼市 集市 门市 "
-    "治安 城镇 入园 土地利用 国内 境内 海外".split()
-)
-
-
-def most_named_place(text: str, min_count: int = 3) -> str:
-    """The place a document names most often (jieba 'ns'), for documents that never state their issuer."""
-    from assistant.text import pos_tokenizer
-
-    counts: dict[str, int] = {}
-    for w in pos_tokenizer().cut(to_simplified(text[:20000])):
-        word = w.word.strip()
-        if w.flag == "ns" and len(word) >= 2 and word not in _GENERIC_NS:
-            key = re.sub(r"(?<=..)[省市县区]$", "", word)  # 朔州市 and 朔州 are one place
-            counts[key] = counts.get(key, 0) + 1
-    if not counts:
-        return ""
-    place, n = max(counts.items(), key=lambda kv: kv[1])
-    # a document about many places (a national list of city practices) has no single jurisdiction
-    return place if n >= min_count and n >= 0.4 * sum(counts.values()) else ""
-
-
-def guess_jurisdiction(*names: str) -> str:
-    """"XX省/XX市/XX县" from the leading place names of the issuer or title; "" when none."""
-    for name in names:
-        name = re.sub(r"^(?:关于|關於)", "", name or "")
-        m = _PLACE.match(name)
-        parts = [g for g in (m.group("prov"), m.group("city"), m.group("county")) if g] if m else []
-        parts = [p for p in parts if not re.search("政府|关于|關於|办公|辦公|促进|促進", p)]
-        if parts:
-            return "/".join(parts)
-    return ""
-
-
 # --- loading -------------------------------------------------------------------------------------
-
-
-def read_manifest(corpus_dir: Path) -> dict[str, dict[str, str]]:
-    """``manifest.toml``: one table per file name with title/issuer/jurisdiction/doc_number/date."""
-    path = Path(corpus_dir) / MANIFEST_NAME
-    if not path.is_file():
-        return {}
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        logger.warning("ignoring unreadable %s: %s", path, exc)
-        return {}
-    return {
-        name: {k: v if k in LIFECYCLE_FIELDS else str(v) for k, v in table.items()}
-        for name, table in data.items()
-        if isinstance(table, dict)
-    }
-
-
-def manifest_lifecycle(entry: dict) -> dict[str, str | list[str]]:
-    """The lifecycle keys of a manifest table, checked: a bad value skips the file with a reason to fix."""
-    out: dict[str, str | list[str]] = {}
-    for key in LIFECYCLE_FIELDS:
-        value = entry.get(key)
-        if value in (None, "", []):
-            continue
-        if key == "status":
-            if value not in LIFECYCLE_STATUSES:
-                raise LoadError(f"manifest.toml 中 status = {value!r} 无效，应为 {'/'.join(LIFECYCLE_STATUSES)} 之一")
-            out[key] = str(value)
-        elif key in ("effective_from", "expires_on"):
-            out[key] = _manifest_date(key, value)
-        else:
-            items = [value] if isinstance(value, str) else value
-            if not isinstance(items, list) or not all(isinstance(v, str) and v.strip() for v in items):
-                raise LoadError(f"manifest.toml 中 {key} 应为文号或标题的列表，例如 {key} = [\"X政发〔2020〕1号\"]")
-            out[key] = [v.strip() for v in items]
-    return out
-
-
-def _manifest_date(key: str, value: object) -> str:
-    if isinstance(value, date):  # an unquoted TOML date
-        return value.isoformat()[:10]
-    try:
-        return date.fromisoformat(str(value)).isoformat()
-    except ValueError:
-        raise LoadError(f"manifest.toml 中 {key} = {value!r} 不是有效日期，应写作 YYYY-MM-DD（如 2024-01-01）") from None
 
 
 def load_document(path: Path, manifest_entry: dict | None = None, *, doc_id: str | None = None,

@@ -12,7 +12,7 @@ import pytest
 import assistant
 import eval.__main__ as cli
 from assistant.cleaning import clean_text
-from assistant.loading import read_manifest
+from assistant.manifest import read_manifest
 from assistant.text import match_normalize
 from eval.decisions import (
     DecisionSetError,

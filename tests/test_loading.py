@@ -5,7 +5,8 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from assistant.loading import detect_date, detect_doc_number, detect_title, load_corpus, read_manifest
+from assistant.loading import detect_date, detect_doc_number, detect_title, load_corpus
+from assistant.manifest import read_manifest
 from assistant.settings import PROJECT_ROOT
 
 CORPUS = PROJECT_ROOT / "corpus"

@@ -182,7 +182,7 @@ def test_collects_the_known_patterns() -> None:
         "assistant.measures._REVENUE",
         "assistant.measures._rules()['strong_re']",
         "assistant.measures._rules()['exclude'][0]",
-        "assistant.chunking._HEADINGS[0][1]",
+        "assistant.outline._HEADINGS[0][1]",
         "assistant.query._KIND_PATTERNS['list']",
     ):
         assert name in PATTERNS, sorted(PATTERNS)
