@@ -93,6 +93,28 @@ class _Ready:
     engine: ChatEngine
 
 
+class _Chunks:
+    """Text the worker has produced and the handler has not shown yet. The worker runs ahead of the handler
+    (an extractive answer is all there at once), so the handler takes everything pending in one go and
+    shows one update instead of one per 12-character chunk; a real token stream still shows each chunk."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._parts: list[str] = []
+
+    def put(self, text: str) -> None:
+        with self._lock:
+            self._parts.append(text)
+
+    def take(self) -> str:
+        with self._lock:
+            text, self._parts = "".join(self._parts), []
+        return text
+
+
+_PENDING = object()  # the worker's marker for "more text in the session's _Chunks"
+
+
 class ChatSession:
     """One browser (or API client) session: its own engine and the turns it has shown."""
 
@@ -110,7 +132,12 @@ class ChatSession:
         self._stale = False  # the engine's memory is not this session's turns (a reopened conversation)
 
     def _work(
-        self, message: str, jurisdictions: Sequence[str], documents: Sequence[str], when: tuple[str, str] = ("", "")
+        self,
+        message: str,
+        jurisdictions: Sequence[str],
+        documents: Sequence[str],
+        when: tuple[str, str] = ("", ""),
+        chunks: _Chunks | None = None,
     ) -> Callable[[], Iterator]:
         """The job for the worker: get (or re-filter) the engine, give it the turns so far, stream its answer."""
         engine, applied = self.engine, self._applied
@@ -127,7 +154,11 @@ class ChatSession:
             if restore is not None:
                 restore_engine(current, restore)
             yield _Ready(current)
-            yield from current.stream_answer(message)
+            for item in current.stream_answer(message):
+                if chunks is not None and isinstance(item, str):
+                    chunks.put(item)
+                    item = _PENDING
+                yield item
 
         return run
 
@@ -149,14 +180,20 @@ class ChatSession:
         self.turns.append(turn)
         started = time.perf_counter()
         deadline = self._runner.deadline()
+        chunks = _Chunks()
         yield turn
         try:
-            for item in self._runner.stream(self._work(message, jurisdictions, documents, when), deadline):
+            for item in self._runner.stream(self._work(message, jurisdictions, documents, when, chunks), deadline):
                 if isinstance(item, _Ready):
                     self.engine, self._applied = item.engine, (tuple(jurisdictions), tuple(documents), when)
                     self._stale = False
                 elif isinstance(item, Answer):
                     turn.answer, turn.text = item, item.text
+                elif item is _PENDING:
+                    text = chunks.take()
+                    if text and turn.answer is None:  # empty: an earlier update already showed it
+                        turn.text += text
+                        yield turn
                 else:
                     turn.text += item
                     yield turn

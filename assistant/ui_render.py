@@ -129,6 +129,8 @@ class Turn:
     notice: str = ""  # set by the UI on entry, e.g. the question was cut to max_question_chars
     turn_id: str = field(default_factory=lambda: f"ui-{uuid.uuid4().hex}")  # history record and feedback key
     citations: list[Citation] = field(default_factory=list)
+    # (answer, its sources HTML): an answered turn's sources are rendered once, not on every later update
+    sources_cache: tuple[Answer, str] | None = field(default=None, repr=False, compare=False)
 
 
 def render_answer(turn: Turn) -> str:
@@ -234,6 +236,16 @@ def render_related(turn: int, related: Sequence[Citation]) -> str:
 
 
 def _turn_sources(turn: Turn) -> str:
+    cached = turn.sources_cache
+    if cached is not None and cached[0] is turn.answer:
+        return cached[1]
+    html = _render_turn_sources(turn)
+    if turn.answer is not None:
+        turn.sources_cache = (turn.answer, html)
+    return html
+
+
+def _render_turn_sources(turn: Turn) -> str:
     answer = turn.answer
     citations = answer.citations if answer else []
     if not citations:
