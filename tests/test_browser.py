@@ -94,6 +94,7 @@ def test_chat_citations_sources_and_safety(browser, app_url: str) -> None:
     outside: list[str] = []
     page = open_page(browser, app_url, outside, viewport={"width": 1280, "height": 900})
     page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=app_url.rstrip("/"))
+    page.get_by_text("示例问题").first.wait_for(timeout=20_000)  # the examples render after the input box
     assert "政策问答" in page.inner_text("body") and "示例问题" in page.inner_text("body")
 
     text = ask(page, "温州对首次小升规企业奖励多少？")
