@@ -14,21 +14,15 @@ from assistant.settings import Settings, get_settings, prepare_offline_environme
 
 prepare_offline_environment()
 
-from assistant.answers import REFUSAL, Answer, Citation  # noqa: E402
-from assistant.catalog import DocumentInfo, open_catalog  # noqa: E402
-from assistant.comparing import Comparison, compare  # noqa: E402
-from assistant.engine import (  # noqa: E402
-    InvalidQuestionError,
-    PolicyChatEngine,
-    PolicyQueryEngine,
-    build_answerer,
-    build_chat_engine,
-    build_query_engine,
-)
-from assistant.indexing import IndexReport, update_index  # noqa: E402
-from assistant.matching import MatchResult, MeasureMatch, match  # noqa: E402
-from assistant.profiles import Profile, ProfileError  # noqa: E402
-from assistant.retrieval import Filters, HybridRetriever, UnknownFilterError, build_retriever  # noqa: E402
+from assistant.core.schema import REFUSAL, Answer, Citation  # noqa: E402
+from assistant.decisions.comparing import Comparison, compare  # noqa: E402
+from assistant.decisions.matching import MatchResult, MeasureMatch, match  # noqa: E402
+from assistant.decisions.profiles import Profile, ProfileError  # noqa: E402
+from assistant.decisions.router import build_chat_engine, build_query_engine  # noqa: E402
+from assistant.index.build import IndexReport, update_index  # noqa: E402
+from assistant.index.catalog import DocumentInfo, open_catalog  # noqa: E402
+from assistant.qa.engine import InvalidQuestionError, PolicyChatEngine, PolicyQueryEngine, build_answerer  # noqa: E402
+from assistant.retrieval.retriever import Filters, HybridRetriever, UnknownFilterError, build_retriever  # noqa: E402
 
 logging.getLogger(__name__).addHandler(logging.NullHandler())
 

@@ -42,7 +42,10 @@ def prepare_offline_environment() -> None:
 class Settings(BaseSettings):
     """Configuration of the assistant: env vars with a ``POLICY_QA_`` prefix, plus ``OPENAI_*``."""
 
-    model_config = SettingsConfigDict(env_prefix="POLICY_QA_", extra="ignore", populate_by_name=True)
+    # Stage constants sit in sub-models, set with a double underscore: POLICY_QA_RETRIEVAL__RRF_K=30.
+    model_config = SettingsConfigDict(
+        env_prefix="POLICY_QA_", env_nested_delimiter="__", extra="ignore", populate_by_name=True
+    )
 
     corpus_dir: Path = Field(PROJECT_ROOT / "corpus", description="Folder of policy documents to index.")
     index_dir: Path = Field(PROJECT_ROOT / ".policy_qa", description="Where the index (vectors, BM25, chunks) lives.")

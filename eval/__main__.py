@@ -127,8 +127,8 @@ def _make_judge(settings: Settings) -> Judge | None:
     if not settings.llm_enabled or not settings.openai_api_key:
         return None
     try:
-        from assistant.llm import ChatClient
-        from assistant.llm_answering import judge_faithfulness
+        from assistant.qa.llm_answerer import judge_faithfulness
+        from assistant.qa.llm_client import ChatClient
     except ImportError as exc:
         logger.warning("faithfulness judge unavailable (%s)", exc)
         return None

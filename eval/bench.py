@@ -67,7 +67,7 @@ def _timed_queries(ask: Any, questions: Sequence[Question]) -> dict[str, Any]:
 
 def product_side(settings: Settings, questions: Sequence[Question]) -> dict[str, Any]:
     import assistant
-    from assistant.indexing import update_index
+    from assistant.index.build import update_index
 
     start = perf_counter()
     cold = update_index(settings, rebuild=True, progress=False, use_shipped_cache=False)
@@ -92,7 +92,7 @@ def product_side(settings: Settings, questions: Sequence[Question]) -> dict[str,
 
 
 def baseline_side(settings: Settings, questions: Sequence[Question]) -> dict[str, Any]:
-    from assistant.answering import ExtractiveAnswerer
+    from assistant.qa.extractive import ExtractiveAnswerer
     from eval.pipelines import BaselinePipeline, plain_nodes, vector_retriever
 
     start = perf_counter()

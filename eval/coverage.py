@@ -1,6 +1,6 @@
 """``python -m eval coverage``: how much of each document's text reaches some chunk (no embedding).
 
-The bar is "every sentence of every document reaches some chunk"; see ``assistant.coverage`` for
+The bar is "every sentence of every document reaches some chunk"; see ``assistant.corpus.coverage`` for
 what counts as a sentence line and as reaching a chunk. Lines no chunk holds are listed.
 """
 
@@ -18,7 +18,7 @@ def add_coverage_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_coverage(args: argparse.Namespace) -> int:
-    from assistant.coverage import corpus_coverage, overall_share
+    from assistant.corpus.coverage import corpus_coverage, overall_share
     from assistant.settings import Settings
 
     corpus = args.corpus or Settings().corpus_dir

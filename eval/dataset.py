@@ -14,7 +14,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from assistant.text import match_normalize
+from assistant.core.text import match_normalize
 
 logger = logging.getLogger(__name__)
 

@@ -10,7 +10,7 @@ file and line, like ``eval.dataset``):
 - ``eval/profiles.jsonl``: ``id``, ``description``, ``profile`` (the dict given to ``assistant.match``),
   ``should_match`` / ``should_not_match`` ([{"doc": file name, "evidence": passage, "reason": ...}]), ``type``.
 
-Matching follows EVAL_FORMAT.md: both sides through ``assistant.text.match_normalize`` (Traditional
+Matching follows EVAL_FORMAT.md: both sides through ``assistant.core.text.match_normalize`` (Traditional
 -> Simplified, keep CJK ideographs and ASCII digits), then substring.
 
 Comparison metrics, per item (a *place* = one labelled cell; rows are matched to places by name,
@@ -25,7 +25,7 @@ Comparison metrics, per item (a *place* = one labelled cell; rows are matched to
   (a place with no row at all counts as wrong).
 - ``row_precision`` = supported filled rows / filled rows (stricter: every row must be on topic).
 - ``number_accuracy`` = numbers stated in filled rows whose value occurs in the row's cited passage /
-  numbers stated (``assistant.numbers``: ``extract_numbers`` for the count, ``unsupported_numbers(text,
+  numbers stated (``assistant.core.numbers``: ``extract_numbers`` for the count, ``unsupported_numbers(text,
   [passage])`` for the misses; distinct surface forms per row; a row without citation supports none).
 - ``keyword_recall`` = expected keywords of non-null places found in the text of that place's filled
   rows / expected keywords.
@@ -60,8 +60,8 @@ from pathlib import Path
 from statistics import fmean
 from typing import Any
 
-from assistant.numbers import extract_numbers, unsupported_numbers
-from assistant.text import match_normalize, to_simplified
+from assistant.core.numbers import extract_numbers, unsupported_numbers
+from assistant.core.text import match_normalize, to_simplified
 
 logger = logging.getLogger(__name__)
 

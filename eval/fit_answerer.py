@@ -46,7 +46,7 @@ def add_parser(sub: Any) -> None:
 
 
 def squad_model_path() -> Path:
-    from assistant.answer_model import DEFAULT_MODEL
+    from assistant.qa.fitted import DEFAULT_MODEL
 
     return DEFAULT_MODEL
 
@@ -57,9 +57,9 @@ def is_validation(article_id: str) -> bool:
 
 def _index(paragraphs: list[squad.Paragraph], folder: Path, seed_from: Path | None) -> Any:
     """Write and index a corpus of ``paragraphs``; the query engine over it, with a feature-only answerer."""
-    from assistant.answer_model import AnswerModel, FittedAnswerer
-    from assistant.engine import build_query_engine
-    from assistant.indexing import update_index
+    from assistant.decisions.router import build_query_engine
+    from assistant.index.build import update_index
+    from assistant.qa.fitted import AnswerModel, FittedAnswerer
     from assistant.settings import Settings
 
     squad.write_corpus(paragraphs, folder / "corpus")
@@ -76,7 +76,7 @@ def _index(paragraphs: list[squad.Paragraph], folder: Path, seed_from: Path | No
 
 def _rows(engine: Any, question: Any, golds: tuple[str, ...]) -> list[dict[str, Any]]:
     """The candidates of one question: features and label (holds a gold answer)."""
-    from assistant.engine import InvalidQuestionError
+    from assistant.qa.engine import InvalidQuestionError
 
     try:
         text, _notice, retrieval, _declined = engine._retrieve(question.question, None)
@@ -164,7 +164,7 @@ def fit(records: list[dict[str, Any]]) -> tuple[Any, dict[str, Any]]:
     """Fit on the train articles, choose the threshold on the validation ones; (model, figures)."""
     from sklearn.linear_model import LogisticRegression
 
-    from assistant.answer_model import FEATURES, AnswerModel
+    from assistant.qa.fitted import FEATURES, AnswerModel
 
     train = [r for r in records if not is_validation(r["article"])]
     val = [r for r in records if is_validation(r["article"])]

@@ -67,7 +67,7 @@ __all__ = [
     "write_load",
 ]
 
-# Openings and endings the chat engine treats as follow-ups (assistant.engine._FOLLOWUP): such a question
+# Openings and endings the chat engine treats as follow-ups (assistant.qa.engine._FOLLOWUP): such a question
 # is rewritten from the previous turn, so its answer inside a conversation legitimately differs from the
 # single-user one. The load test asks standalone questions only.
 _FOLLOWUP_LIKE = re.compile(
@@ -140,7 +140,7 @@ def select_questions(
 
 def launched_app(settings: Settings) -> Any:
     """The app (chat UI at ``/``, API at ``/v1``) on a free loopback port for the block; yields its URL."""
-    from assistant.ui_app import serving
+    from assistant.server import serving
 
     return serving(settings)
 

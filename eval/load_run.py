@@ -48,7 +48,7 @@ def error_text(exc: BaseException) -> str:
 
 def _reindex_loop(settings: Settings, stop: threading.Event, stats: ReindexStats) -> None:
     """Rebuild the index again and again until ``stop`` (at least once): the product switches builds atomically."""
-    from assistant.indexing import update_index
+    from assistant.index.build import update_index
 
     while True:
         started = time.perf_counter()

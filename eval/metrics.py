@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 from llama_index.core.schema import NodeWithScore
 
-from assistant.text import match_normalize
+from assistant.core.text import match_normalize
 from eval.dataset import Question
 
 K_VALUES = (1, 3, 5, 10)

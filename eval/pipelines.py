@@ -130,7 +130,7 @@ def plain_nodes(settings: Settings) -> list[TextNode]:
     from llama_index.core import Document
     from llama_index.core.node_parser import SentenceSplitter
 
-    from assistant.loading import load_corpus
+    from assistant.corpus.loading import load_corpus
 
     docs, skipped = load_corpus(settings.corpus_dir)
     if skipped:
@@ -149,7 +149,7 @@ def vector_retriever(
     """A default in-memory ``VectorStoreIndex`` with the product's embedder (no LLM involved)."""
     from llama_index.core import VectorStoreIndex
 
-    from assistant.embedding import build_embedder
+    from assistant.index.embedding import build_embedder
 
     embedder = build_embedder(settings, use_shipped_cache=use_shipped_cache)
     index = VectorStoreIndex(list(nodes), embed_model=embedder)
@@ -158,12 +158,12 @@ def vector_retriever(
 
 
 class BM25Retriever:
-    """bm25s over ``assistant.text.tokenize`` tokens; passages sharing no token are not returned."""
+    """bm25s over ``assistant.core.text.tokenize`` tokens; passages sharing no token are not returned."""
 
     def __init__(self, nodes: Sequence[BaseNode], top_k: int = TOP_K) -> None:
         import bm25s
 
-        from assistant.text import tokenize
+        from assistant.core.text import tokenize
 
         self._tokenize = tokenize
         self._nodes = list(nodes)
@@ -195,7 +195,7 @@ def build_pipelines(names: Sequence[str], settings: Settings) -> list[Pipeline]:
             pipelines.append(ProductPipeline(settings))
             continue
         if nodes is None:
-            from assistant.answering import ExtractiveAnswerer
+            from assistant.qa.extractive import ExtractiveAnswerer
 
             nodes = plain_nodes(settings)
             answerer = ExtractiveAnswerer()

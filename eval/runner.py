@@ -35,9 +35,9 @@ def catalog_validity(settings: Any) -> Validity | None:
     None when there is no index there (a run whose pipelines are not the product's, as in the harness tests):
     the validity scores are then left undefined rather than failing the run.
     """
-    from assistant.catalog import open_catalog
-    from assistant.layout import IndexMissingError
-    from assistant.notices import document_notice
+    from assistant.index.catalog import open_catalog
+    from assistant.index.layout import IndexMissingError
+    from assistant.qa.notices import document_notice
 
     try:
         catalog = open_catalog(settings, build_if_missing=False)
@@ -57,7 +57,7 @@ def cited_validity(q: Question, res: PipelineResult, validity: Validity | None) 
     """(state, notice) of each document the answer cites, on the question's date."""
     if validity is None:
         return []
-    from assistant.validity import today
+    from assistant.core.validity import today
 
     day = q.as_of or today()
     doc_ids = dict.fromkeys(str((n.node.metadata or {}).get("doc_id", "")) for n in res.cited)
@@ -143,7 +143,7 @@ def run_pipelines(
 
     Each question is asked on its ``as_of`` day (the assistant's clock is pinned to it, as for a user asking
     that day); ``validity`` gives the cited documents' states for "repealed cited as current"."""
-    from assistant.validity import pinned_today
+    from assistant.core.validity import pinned_today
 
     rows: list[dict[str, Any]] = []
     bar = tqdm(

@@ -232,7 +232,7 @@ def temp_usage(since: float = 0.0) -> dict[str, Any]:
     ``export_folders_since_start``: export folders last written at or after ``since`` (the soak's own)."""
     from gradio.utils import get_upload_folder
 
-    from assistant.ui_exports import EXPORTS_FOLDER, ExportStore
+    from assistant.ui.exports import EXPORTS_FOLDER, ExportStore
 
     tmp, cache = Path(tempfile.gettempdir()), Path(get_upload_folder())
     own, folders = list(tmp.glob("policy-qa-*")), ExportStore(cache / EXPORTS_FOLDER, 1, 0).folders()

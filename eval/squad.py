@@ -21,7 +21,7 @@ from pathlib import Path
 from statistics import fmean, median
 from typing import TYPE_CHECKING, Any
 
-from assistant.text import match_normalize
+from assistant.core.text import match_normalize
 from eval.dataset import Question
 
 if TYPE_CHECKING:
@@ -222,7 +222,7 @@ def plan(path: Path, out_dir: Path, *, split: str, limit: int | None, with_negat
 def run_parts(parts: Sequence[SquadPart], base: Settings, build: Callable[[Settings], Sequence[Any]],
               ask: Callable[[list[Question], Sequence[Any]], Any]) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """Index and ask each part in turn; the result rows of all parts and the index figures per part."""
-    from assistant.indexing import update_index
+    from assistant.index.build import update_index
 
     rows: list[dict[str, Any]] = []
     indexes: dict[str, Any] = {}

@@ -19,8 +19,8 @@ from typing import Any
 import uvicorn
 from fastapi import FastAPI
 
-from assistant.answers import Answer, Citation
 from assistant.api import install_api
+from assistant.core.schema import Answer, Citation
 from assistant.settings import Settings
 
 

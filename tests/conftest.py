@@ -23,7 +23,7 @@ def tmp_settings(tmp_path: Path) -> Settings:
 @pytest.fixture(scope="session")
 def corpus_index(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     """The default corpus indexed once per test session (vectors from the shipped cache when current)."""
-    from assistant.indexing import update_index
+    from assistant.index.build import update_index
 
     settings = Settings(
         corpus_dir=CORPUS_DIR, index_dir=tmp_path_factory.mktemp("corpus-index"), answerer="extractive"

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from llama_index.core.schema import NodeWithScore, TextNode
 
-from assistant.answer_model import DEFAULT_MODEL, FEATURES, AnswerModel, FittedAnswerer
+from assistant.qa.fitted import DEFAULT_MODEL, FEATURES, AnswerModel, FittedAnswerer
 
 
 def _passages(*texts: str) -> list[NodeWithScore]:
@@ -98,8 +98,8 @@ def test_committed_model_file_names_its_features_and_provenance() -> None:
 
 
 def test_build_answerer_picks_the_fitted_model_only_when_asked() -> None:
-    from assistant.answering import ExtractiveAnswerer
-    from assistant.engine import build_answerer
+    from assistant.qa.engine import build_answerer
+    from assistant.qa.extractive import ExtractiveAnswerer
     from assistant.settings import Settings
 
     rules = build_answerer(Settings(answerer="extractive"))

@@ -8,11 +8,11 @@ from llama_index.core.base.base_retriever import BaseRetriever
 from llama_index.core.schema import NodeWithScore, TextNode
 
 import assistant
-from assistant.answering import ExtractiveAnswerer
-from assistant.answers import REFUSAL
-from assistant.citing import verify_numbers
+from assistant.core.schema import REFUSAL
+from assistant.core.text import match_normalize
+from assistant.qa.citing import verify_numbers
+from assistant.qa.extractive import ExtractiveAnswerer
 from assistant.settings import Settings
-from assistant.text import match_normalize
 
 pytestmark = pytest.mark.slow
 

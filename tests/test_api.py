@@ -75,7 +75,7 @@ def test_plain_and_streaming_answers_carry_their_citations(real: tuple[str, Sett
     assert all(getattr(ch, "citations", None) is None for ch in chunks[:-1])
 
     turn = open_history(settings).get_turn(done.id)  # recorded, with the build that answered
-    from assistant.catalog import open_catalog
+    from assistant.index.catalog import open_catalog
 
     assert turn is not None and turn.channel == "api" and turn.question == QUESTION and turn.answer == text
     assert turn.build_id == open_catalog(settings).build_id == done.system_fingerprint
@@ -289,7 +289,7 @@ def test_the_api_through_the_whole_server(fake_settings: Settings) -> None:
 def test_answers_stay_identical_while_reindexing(small_settings: Settings, tmp_path: Path) -> None:
     import threading
 
-    from assistant.indexing import update_index
+    from assistant.index.build import update_index
 
     settings = with_db(small_settings, tmp_path)
     update_index(settings, progress=False)

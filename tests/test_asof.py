@@ -1,5 +1,5 @@
 """Answers as of a date (issue #14): a small synthetic corpus written here, indexed with the real embedder, whose
-documents state their own lives in their text (lifecycles read by ``assistant.lifecycle``):
+documents state their own lives in their text (lifecycles read by ``assistant.corpus.lifecycle``):
 
 - 甲市 2022 办法 (10万元, 甲政发〔2022〕1号) repealed by 甲市 2025 修订 (30万元, 自2025年1月1日起施行);
 - 乙县 措施: 自2023年1月1日起施行，有效期至2024年12月31日 (20万元; 到2025年 a target);
@@ -21,10 +21,10 @@ import pytest
 from pydantic import SecretStr
 
 import assistant
-from assistant.dates import question_date, target_years
-from assistant.retrieval import Filters
+from assistant.core.dates import question_date, target_years
+from assistant.core.validity import InvalidDateError, parse_date, pinned_today, set_clock, today
+from assistant.retrieval.retriever import Filters
 from assistant.settings import Settings
-from assistant.validity import InvalidDateError, parse_date, pinned_today, set_clock, today
 
 DOCS = {
     "jia_2022.txt": ("甲市工业企业升规奖励办法", "某省/甲市", "甲政发〔2022〕1号", "2021-12-20",
@@ -358,9 +358,9 @@ def test_eval_reads_as_of_and_scores_notices(tmp_path: Path) -> None:
 
 
 def test_ui_renders_validity() -> None:
-    from assistant.answers import Citation
-    from assistant.ui_match import match_dates
-    from assistant.ui_render import filters_line, render_citation
+    from assistant.core.schema import Citation
+    from assistant.ui.match_tab import match_dates
+    from assistant.ui.render import filters_line, render_citation
 
     cite = Citation(n=1, node_id="x", title="T", section="一、", file="t.txt", start=0, end=1, text="原文",
                     validity_notice="《T》有效期至2024年12月31日（已过期）", validity_evidence="有效期至2024年12月31日。<b>")  # fmt: skip

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from ui_fakes import DOCUMENTS, EVIL_QUOTE, WZ_QUOTE, fake_factory, fake_filters  # noqa: F401
 
+from assistant.server import serving
 from assistant.settings import Settings
-from assistant.ui_app import serving
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).parent / "artifacts"

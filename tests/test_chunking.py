@@ -9,9 +9,9 @@ import time
 import pytest
 from llama_index.core.schema import Document
 
-from assistant.answers import CHUNK_METADATA_KEYS
-from assistant.chunking import MAX_CHARS, PolicyNodeParser, chunk_document
-from assistant.loading import load_corpus
+from assistant.core.schema import CHUNK_METADATA_KEYS
+from assistant.corpus.chunking import MAX_CHARS, PolicyNodeParser, chunk_document
+from assistant.corpus.loading import load_corpus
 from assistant.settings import PROJECT_ROOT
 
 CORPUS = PROJECT_ROOT / "corpus"
@@ -139,7 +139,7 @@ FIXTURES = PROJECT_ROOT / "tests" / "fixtures" / "item_per_line"
 
 
 def _chunk_text(title_and_lines: str):
-    from assistant.loading import SourceDocument
+    from assistant.corpus.loading import SourceDocument
 
     doc = SourceDocument(
         doc_id="t", file="t.txt", path=CORPUS / "t.txt", raw_text=title_and_lines, content_hash="0", title="t",
@@ -207,7 +207,7 @@ def test_item_or_heading_rule(text, chunk_texts):
 
 
 def test_coverage_of_fixture_and_default_corpus(item_docs, chunked):
-    from assistant.coverage import document_coverage, overall_share
+    from assistant.corpus.coverage import document_coverage, overall_share
 
     for docs, floor in ((item_docs, 1.0), (chunked, 0.99)):
         reports = [document_coverage(d.doc_id, d.file, c.text, nodes) for d, c, nodes in docs.values()]
@@ -216,7 +216,7 @@ def test_coverage_of_fixture_and_default_corpus(item_docs, chunked):
 
 
 def test_coverage_counts_lines_no_chunk_holds():
-    from assistant.coverage import document_coverage
+    from assistant.corpus.coverage import document_coverage
 
     text = "甲市若干措施\n一、对首次升规企业给予补助20万元。\n抄送：各部门。\n二、优化服务"
     node = _chunk_text(text)[0]

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from llama_index.core.schema import NodeWithScore, TextNode
 
-from assistant.answering import ExtractiveAnswerer
-from assistant.answers import Citation, display_date
-from assistant.query import _named_documents
+from assistant.core.schema import Citation, display_date
+from assistant.qa.extractive import ExtractiveAnswerer
+from assistant.retrieval.plan import _named_documents
 
 DOCS = [
     ("yq", "乐清市人民政府办公室关于印发《乐清市促进民营经济高质量发展若干举措》的通知", "乐政办发〔2023〕43号"),

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from llama_index.core.schema import NodeWithScore, TextNode
 
-from assistant.answers import CHUNK_METADATA_KEYS
-from assistant.citing import cited_markers, renumber, split_sentences, verify_numbers
+from assistant.core.schema import CHUNK_METADATA_KEYS
+from assistant.qa.citing import cited_markers, renumber, split_sentences, verify_numbers
 
 
 def passage(node_id: str, text: str, score: float = 1.0, **meta: object) -> NodeWithScore:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import time
 
-from assistant.cleaning import clean_text, remove_pinyin, repair_mojibake
+from assistant.corpus.cleaning import clean_text, remove_pinyin, repair_mojibake
 from assistant.settings import PROJECT_ROOT
 
 CORPUS = PROJECT_ROOT / "corpus"

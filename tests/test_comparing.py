@@ -10,9 +10,9 @@ import sys
 import pytest
 
 import assistant
-from assistant.comparing import NOT_MENTIONED
+from assistant.core.text import match_normalize
+from assistant.decisions.comparing import NOT_MENTIONED
 from assistant.settings import PROJECT_ROOT, Settings
-from assistant.text import match_normalize
 
 pytestmark = pytest.mark.slow
 
@@ -83,7 +83,7 @@ def test_topic_of_a_question_and_csv_export(engine) -> None:
     import csv
     import io
 
-    from assistant.comparing import split_topic
+    from assistant.decisions.comparing import split_topic
 
     topic, asked, places = split_topic("溫州和聊城對小升規企業分別怎麼獎勵？", engine)
     assert places == ["温州市", "聊城市"] and topic == "小升规企业 奖励" and "怎么奖励" in asked

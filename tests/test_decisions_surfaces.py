@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from assistant.answers import Citation
-from assistant.matching import ConditionCheck, MatchResult, MeasureMatch
-from assistant.profiles import Profile, ProfileError
+from assistant.core.schema import Citation
+from assistant.decisions.matching import ConditionCheck, MatchResult, MeasureMatch
+from assistant.decisions.profiles import Profile, ProfileError
 from assistant.settings import PROJECT_ROOT, Settings
-from assistant.ui_match import profile_from_form, render_matches
+from assistant.ui.match_tab import profile_from_form, render_matches
 
 
 def run_cli(settings: Settings, *args: str) -> subprocess.CompletedProcess:
@@ -104,7 +104,7 @@ def test_match_html_groups_by_status_and_escapes_document_text() -> None:
 
 
 def test_comparison_table_html_links_sources_and_flags_unchecked_numbers() -> None:
-    from assistant.ui_render import render_table
+    from assistant.ui.render import render_table
 
     cite = {"n": 2, "title": "甲市若干措施"}
     table = {
@@ -159,7 +159,7 @@ def test_ticked_qualifications_as_complete_turn_unknown_into_not_met(corpus_inde
     ],
 )
 def test_csv_cell(value: object, expected: object) -> None:
-    from assistant.tables import csv_cell
+    from assistant.core.tables import csv_cell
 
     assert csv_cell(value) == expected
 
@@ -174,7 +174,7 @@ def test_csv_cell(value: object, expected: object) -> None:
     ],
 )
 def test_markdown_cells_and_lines(text: str, cell: str, line: str) -> None:
-    from assistant.tables import md_cell, md_text
+    from assistant.core.tables import md_cell, md_text
 
     assert md_cell(text) == cell and md_text(text) == line
 
@@ -183,7 +183,7 @@ HOSTILE = '=HYPERLINK("http://x","点击")<img src=x onerror=alert(1)>'
 
 
 def test_comparison_exports_escape_formulas_and_markup() -> None:
-    from assistant.comparing import Comparison, ComparisonRow
+    from assistant.decisions.comparing import Comparison, ComparisonRow
 
     cite = Citation(n=1, node_id="n", title="甲市若干措施", section="一、奖励", file="a.txt", start=0, end=10,
                     text=HOSTILE)  # fmt: skip

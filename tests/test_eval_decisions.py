@@ -11,9 +11,9 @@ import pytest
 
 import assistant
 import eval.__main__ as cli
-from assistant.cleaning import clean_text
-from assistant.manifest import read_manifest
-from assistant.text import match_normalize
+from assistant.core.text import match_normalize
+from assistant.corpus.cleaning import clean_text
+from assistant.corpus.manifest import read_manifest
 from eval.decisions import (
     DecisionSetError,
     Label,
@@ -38,7 +38,7 @@ COMPARISONS = ROOT / "eval" / "comparisons.jsonl"
 PROFILES = ROOT / "eval" / "profiles.jsonl"
 
 
-# --- fakes mimicking assistant.comparing / assistant.matching -----------------------------------
+# --- fakes mimicking assistant.decisions.comparing / assistant.decisions.matching -----------------------------------
 
 
 @dataclass

@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 
 import assistant
-from assistant.catalog import open_catalog
-from assistant.indexing import EmbedderMismatchError, update_index
-from assistant.layout import IndexCorruptError, Layout
+from assistant.index.build import EmbedderMismatchError, update_index
+from assistant.index.catalog import open_catalog
+from assistant.index.layout import IndexCorruptError, Layout
 from assistant.settings import PROJECT_ROOT, Settings
 
 
@@ -63,7 +63,7 @@ def test_failed_build_leaves_previous_index_answering(
     assert before.answerable and "20万元" in before.text
 
     (small_corpus / "alpha_city_measures.txt").write_text("甲市新规\n\n对首次升规的企业奖励99万元。\n", encoding="utf-8")
-    import assistant.indexing as indexing
+    import assistant.index.build as indexing
 
     def boom(*args: object, **kwargs: object) -> None:
         raise OSError("disk full (injected)")
@@ -146,7 +146,7 @@ def test_chroma_server_mode(tmp_path: Path, small_corpus: Path) -> None:
         chroma_port=port,
     )
     # server down: a clear error naming host and port
-    from assistant import store
+    from assistant.index import store
 
     with pytest.raises(store.StoreUnavailableError) as err:
         update_index(settings, progress=False)
@@ -202,7 +202,7 @@ ITEM_FIXTURES = PROJECT_ROOT / "tests" / "fixtures" / "item_per_line"
 )
 def test_empty_build_is_a_clear_error_and_keeps_the_index(tmp_path: Path, capsys, files: dict, why: str) -> None:
     from assistant import cli
-    from assistant.indexing import EmptyIndexError
+    from assistant.index.build import EmptyIndexError
 
     corpus = tmp_path / "corpus"
     corpus.mkdir()
@@ -234,7 +234,7 @@ def item_index(tmp_path_factory: pytest.TempPathFactory) -> tuple[Settings, obje
 
 
 def test_item_per_line_corpus_is_indexed_and_every_item_found(item_index) -> None:
-    from assistant.retrieval import build_retriever
+    from assistant.retrieval.retriever import build_retriever
 
     settings, report = item_index
     assert report.documents == 4 and report.chunks >= 19

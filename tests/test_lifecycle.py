@@ -14,12 +14,12 @@ from pathlib import Path
 
 import pytest
 
-from assistant.catalog import open_catalog
-from assistant.indexing import update_index
-from assistant.lifecycle import STATUSES, Lifecycle, document_lifecycle
-from assistant.lifecycle_extract import extract, parse_date
-from assistant.lifecycle_links import version_chain
-from assistant.loading import load_corpus
+from assistant.corpus.lifecycle import STATUSES, Lifecycle, document_lifecycle
+from assistant.corpus.lifecycle_extract import extract, parse_date
+from assistant.corpus.loading import load_corpus
+from assistant.index.build import update_index
+from assistant.index.catalog import open_catalog
+from assistant.index.lifecycles import version_chain
 from assistant.settings import Settings
 
 BODY = "\n\n一、支持企业发展\n对首次升规的企业给予一次性奖励20万元。截至2021年8月，已有120家企业获得奖励。\n二、附则\n"

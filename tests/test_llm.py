@@ -12,10 +12,10 @@ import pytest
 from llama_index.core.schema import NodeWithScore, TextNode
 from openai_server import FakeOpenAIServer, Reply
 
-from assistant.answers import CHUNK_METADATA_KEYS, REFUSAL, Answer, Citation
-from assistant.llm import ChatClient, LLMError, condense_question
-from assistant.llm_answering import LLMAnswerer, fit_passages, judge_faithfulness
-from assistant.prompts import PromptError, load_prompt, neutralise
+from assistant.core.schema import CHUNK_METADATA_KEYS, REFUSAL, Answer, Citation
+from assistant.qa.llm_answerer import LLMAnswerer, fit_passages, judge_faithfulness
+from assistant.qa.llm_client import ChatClient, LLMError, condense_question
+from assistant.qa.prompts import PromptError, load_prompt, neutralise
 from assistant.settings import Settings
 
 KEY = "sk-test-SECRET-123456"

@@ -7,8 +7,8 @@ from openai_server import FakeOpenAIServer, Reply
 from pydantic import SecretStr
 
 import assistant
+from assistant.core.text import match_normalize
 from assistant.settings import Settings
-from assistant.text import match_normalize
 
 pytestmark = pytest.mark.slow
 

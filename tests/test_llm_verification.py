@@ -12,15 +12,15 @@ import pytest
 from llama_index.core.schema import NodeWithScore, TextNode
 from openai_server import FakeOpenAIServer, Reply
 
-from assistant.answers import CHUNK_METADATA_KEYS, Answer, Citation
-from assistant.citing import (
+from assistant.core.schema import CHUNK_METADATA_KEYS, Answer, Citation
+from assistant.qa.citing import (
     SentenceGate,
     cited_markers,
     foreign_claims,
     passage_check_text,
     unsupported_reason,
 )
-from assistant.llm_answering import LLMAnswerer
+from assistant.qa.llm_answerer import LLMAnswerer
 from assistant.settings import Settings
 
 MIN_SUPPORT = Settings().llm_min_support

@@ -5,8 +5,8 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from assistant.loading import detect_date, detect_doc_number, detect_title, load_corpus
-from assistant.manifest import read_manifest
+from assistant.corpus.loading import detect_date, detect_doc_number, detect_title, load_corpus
+from assistant.corpus.manifest import read_manifest
 from assistant.settings import PROJECT_ROOT
 
 CORPUS = PROJECT_ROOT / "corpus"
@@ -48,7 +48,7 @@ def test_bad_files_are_skipped_with_reasons_and_the_rest_loads(tmp_path: Path, c
     (tmp_path / "notes.csv").write_text("ignored", encoding="utf-8")
     (tmp_path / ".hidden.txt").write_text(GOOD + "x", encoding="utf-8")
     (tmp_path / "README.md").write_text("# corpus notes", encoding="utf-8")
-    with caplog.at_level(logging.WARNING, logger="assistant.loading"):
+    with caplog.at_level(logging.WARNING, logger="assistant.corpus.loading"):
         docs, skipped = load_corpus(tmp_path)
     assert [d.file for d in docs] == ["a_good.txt"]
     reasons = {s.file: s.reason for s in skipped}
@@ -59,7 +59,7 @@ def test_bad_files_are_skipped_with_reasons_and_the_rest_loads(tmp_path: Path, c
 
 
 def test_unreadable_and_oversized_files_skipped(tmp_path: Path, monkeypatch):
-    import assistant.loading as loading
+    import assistant.corpus.loading as loading
 
     (tmp_path / "big.txt").write_text(GOOD * 50, encoding="utf-8")
     (tmp_path / "ok.txt").write_text(GOOD, encoding="utf-8")
@@ -167,7 +167,7 @@ def test_symlinks_out_of_the_corpus_are_skipped(tmp_path: Path, caplog):
     (corpus / "dangling.txt").symlink_to(corpus / "gone.txt")
     (corpus / "loop_a.txt").symlink_to(corpus / "loop_b.txt")
     (corpus / "loop_b.txt").symlink_to(corpus / "loop_a.txt")
-    with caplog.at_level(logging.WARNING, logger="assistant.loading"):
+    with caplog.at_level(logging.WARNING, logger="assistant.corpus.loading"):
         docs, skipped = load_corpus(corpus)
     texts = " ".join(d.raw_text for d in docs)
     assert "root:" not in texts and "机密" not in texts and "目录外" not in texts
@@ -185,7 +185,7 @@ def test_symlinks_out_of_the_corpus_are_skipped(tmp_path: Path, caplog):
 def test_dangling_link_reported_by_load_document(tmp_path: Path):
     import pytest
 
-    from assistant.loading import LoadError, load_document
+    from assistant.corpus.loading import LoadError, load_document
 
     (tmp_path / "dangling.txt").symlink_to(tmp_path / "gone.txt")
     with pytest.raises(LoadError, match="^链接目标不存在"):
@@ -193,7 +193,7 @@ def test_dangling_link_reported_by_load_document(tmp_path: Path):
 
 
 def test_size_limit_message_states_mib(tmp_path: Path, monkeypatch):
-    import assistant.loading as loading
+    import assistant.corpus.loading as loading
 
     (tmp_path / "big.txt").write_bytes(GOOD.encode() * 2000)
     monkeypatch.setattr(loading, "MAX_TEXT_BYTES", 64 * 1024)

@@ -10,10 +10,10 @@ import time
 
 import pytest
 
-from assistant.matching import MatchResult, MeasureMatch, match
-from assistant.measures import is_measure, measures_for, read_conditions
-from assistant.profiles import Profile
-from assistant.text import search_form
+from assistant.core.text import search_form
+from assistant.decisions.matching import MatchResult, MeasureMatch, match
+from assistant.decisions.measures import is_measure, measures_for, read_conditions
+from assistant.decisions.profiles import Profile
 
 YUEQING_RISING = {
     "location": "乐清",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.numbers import extract_numbers, unsupported_numbers
+from assistant.core.numbers import extract_numbers, unsupported_numbers
 
 LIAOCHENG = (
     "对新增规上企业，分两年给予最高10万元的奖励，升规纳统当年给予50%，"

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from assistant.profiles import Profile, ProfileError
-from assistant.vocabulary import SIZE_CLASSES
+from assistant.decisions.profiles import Profile, ProfileError
+from assistant.decisions.vocabulary import SIZE_CLASSES
 
 EXAMPLE = "我们是乐清的一家制造业企业，120人，年营收5000万元，成立3年，专精特新，纳税信用A级，计划明年上市"
 
@@ -199,8 +199,8 @@ def test_sentence_rules_stay_linear_on_hostile_text(unit: str) -> None:
     """Guards issue #16: the number rules took 35 s on "1" * 12000 (super-quadratic). The rules themselves have
     no length cap, so they must stay linear: 200 000 characters in well under the generous limit (the cap
     stops long input earlier, and jieba's place tagging, linear but slower, only ever sees capped text)."""
-    from assistant.profiles import _read_rules
-    from assistant.text import search_form
+    from assistant.core.text import search_form
+    from assistant.decisions.profiles import _read_rules
 
     for chars, limit in ((2000, 0.2), (200_000, 2.0)):  # the short run first: a regression fails fast
         text = search_form(unit * (chars // len(unit)))

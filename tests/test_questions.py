@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from assistant.core.text import match_normalize
 from assistant.settings import PROJECT_ROOT
-from assistant.text import match_normalize
 
 QUESTIONS = PROJECT_ROOT / "eval" / "questions.jsonl"
 SEEDS_DIR = PROJECT_ROOT.parent / "shared" / "seeds"
@@ -217,7 +217,7 @@ def test_counts_and_coverage():
 
 @pytest.mark.parametrize("type_", ["traditional_query", "english_query"])
 def test_language_variants_are_written_in_their_language(type_):
-    from assistant.text import is_traditional
+    from assistant.core.text import is_traditional
 
     for row in load_questions():
         if row["type"] != type_:

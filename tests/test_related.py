@@ -12,11 +12,11 @@ import pytest
 from llama_index.core.schema import NodeWithScore
 from pydantic import SecretStr
 
-from assistant.answering import refusal, year_mismatch, year_notice
-from assistant.answers import REFUSAL, RELATED_HEADING, Answer, Citation
-from assistant.engine import PolicyQueryEngine
+from assistant.core.schema import REFUSAL, RELATED_HEADING, Answer, Citation
+from assistant.qa.engine import PolicyQueryEngine
+from assistant.qa.extractive import refusal, year_mismatch, year_notice
 from assistant.settings import Settings
-from assistant.ui_render import Turn, render_sources
+from assistant.ui.render import Turn, render_sources
 from tests.api_server import api_serving
 
 # Worded unlike the documents (公司第一次成为规上企业 for 首次“小升规”企业): the offline answerer declines, and

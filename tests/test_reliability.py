@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 import assistant
-from assistant.answers import REFUSAL
+from assistant.core.schema import REFUSAL
 from assistant.settings import PROJECT_ROOT, Settings
 from eval.load import (
     LoadConfigError,

@@ -30,26 +30,16 @@ from ui_fakes import (  # noqa: F401
     slow_match,
 )
 
-from assistant.answers import REFUSAL, Answer
+from assistant.core.schema import REFUSAL, Answer
+from assistant.server import free_port, is_loopback, launch, main, parse_auth, serving
 from assistant.settings import PROJECT_ROOT, Settings
 from assistant.storage import History
-from assistant.ui_app import (
-    ChatHandlers,
-    ChatSession,
-    EngineSource,
-    build_app,
-    free_port,
-    is_loopback,
-    launch,
-    main,
-    parse_auth,
-    serving,
-)
-from assistant.ui_deadline import TIMEOUT_MESSAGE, DeadlineExceeded, Runner
-from assistant.ui_exports import EXPORTS_FOLDER, ExportStore
-from assistant.ui_feedback import FeedbackHandlers
-from assistant.ui_match import make_find
-from assistant.ui_render import (
+from assistant.ui.app import ChatHandlers, ChatSession, EngineSource, build_app
+from assistant.ui.deadline import TIMEOUT_MESSAGE, DeadlineExceeded, Runner
+from assistant.ui.exports import EXPORTS_FOLDER, ExportStore
+from assistant.ui.feedback import FeedbackHandlers
+from assistant.ui.match_tab import make_find
+from assistant.ui.render import (
     Turn,
     esc,
     filters_line,
@@ -255,7 +245,7 @@ def _hostile_turn() -> Turn:
 
 
 def _hostile_matches() -> str:
-    from assistant.ui_match import render_matches
+    from assistant.ui.match_tab import render_matches
 
     result = fake_match(None, False)
     result.profile = SimpleNamespace(describe=lambda: HOSTILE)
@@ -473,7 +463,7 @@ def test_past_conversation_reopens_and_continues(tmp_path: Path, monkeypatch: py
         restored.append(pairs)
         engine.history[:] = pairs
 
-    monkeypatch.setattr("assistant.ui_chat.restore_engine", restore)
+    monkeypatch.setattr("assistant.ui.chat.restore_engine", restore)
     chat, feedback, history = _feedback_app(tmp_path)
     *_, (_, _, first, _) = chat.respond("温州对首次小升规企业奖励多少？", [], [], None)
     chat.respond("给我看恶意段落", [], [], first).__next__()  # unfinished: never answered, never stored
@@ -499,7 +489,7 @@ def test_past_conversation_reopens_and_continues(tmp_path: Path, monkeypatch: py
 
 @pytest.mark.slow
 def test_reopened_conversation_continues_with_the_real_engine(corpus_index: Settings, tmp_path: Path) -> None:
-    from assistant.ui_app import _default_factory
+    from assistant.ui.app import _default_factory
 
     history = History(f"sqlite:///{tmp_path / 'history.sqlite3'}")
     chat = ChatHandlers(EngineSource(_default_factory, corpus_index), Runner(120, 2), {}, history)

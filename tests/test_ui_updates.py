@@ -6,13 +6,13 @@ from __future__ import annotations
 import pytest
 from ui_fakes import FakeChatEngine, fake_filters  # noqa: F401
 
-import assistant.ui_render as ui_render
-from assistant.answers import Answer
+import assistant.ui.render as ui_render
+from assistant.core.schema import Answer
 from assistant.settings import Settings
-from assistant.ui_app import EngineSource
-from assistant.ui_chat import ChatSession
-from assistant.ui_deadline import Runner
-from assistant.ui_render import Turn, render_sources
+from assistant.ui.app import EngineSource
+from assistant.ui.chat import ChatSession
+from assistant.ui.deadline import Runner
+from assistant.ui.render import Turn, render_sources
 
 
 class _AheadRunner(Runner):

@@ -23,7 +23,7 @@ import pytest
 from llama_index.core.base.response.schema import Response
 from llama_index.core.schema import NodeWithScore, TextNode
 
-from assistant.answers import REFUSAL, Answer, Citation
+from assistant.core.schema import REFUSAL, Answer, Citation
 
 MALICIOUS = (
     '<script>window.__pwned=1</script><img src=x onerror="window.__pwned=1">${window.__pwned=1}{{7*7}}'
@@ -228,7 +228,7 @@ def slow_factory(settings: Any = None, filters: Any = None) -> SlowChatEngine:
 
 def fake_match(profile: Any, include_unmet: bool) -> Any:
     """A MatchResult with ~20 KB of measures for any profile (what the export files are made of)."""
-    from assistant.matching import FITS, MAY_FIT, ConditionCheck, MatchResult, MeasureMatch
+    from assistant.decisions.matching import FITS, MAY_FIT, ConditionCheck, MatchResult, MeasureMatch
 
     measures = []
     for i in range(20):

@@ -25,10 +25,10 @@ from typing import Any
 
 from starlette.concurrency import run_in_threadpool
 
-from assistant.answers import Answer, Citation
 from assistant.api.engines import EngineFactory, build_id_of, restore_history
 from assistant.api.errors import ApiError, invalid, to_api_error
 from assistant.api.schemas import MODEL_ID, ChatCompletionRequest, FiltersBody
+from assistant.core.schema import Answer, Citation
 from assistant.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -57,7 +57,7 @@ class Outcome:
 
 def request_date(value: str | None, param: str = "as_of") -> Any:
     """The request's ``as_of`` as a date (None = today); a clear 400 for anything but YYYY-MM-DD."""
-    from assistant.validity import InvalidDateError, parse_date
+    from assistant.core.validity import InvalidDateError, parse_date
 
     try:
         return parse_date(value)
@@ -71,7 +71,7 @@ def make_filters(body: FiltersBody | None, as_of: str | None = None, validity: s
     mode = (body.validity if body else None) or validity
     if (body is None or not (body.jurisdictions or body.documents)) and day is None and mode is None:
         return None
-    from assistant.retrieval import Filters
+    from assistant.retrieval.retriever import Filters
 
     return Filters(
         jurisdictions=list(body.jurisdictions) if body else [],
@@ -83,7 +83,7 @@ def make_filters(body: FiltersBody | None, as_of: str | None = None, validity: s
 
 def parse_request(body: ChatCompletionRequest, settings: Settings, owner: str | None) -> ChatTurn:
     """The question (last user message), earlier (user, assistant) pairs and the conversation id; 400s."""
-    from assistant.engine import prepare_question
+    from assistant.qa.engine import prepare_question
 
     if body.messages[-1].role != "user":
         message = "最后一条消息必须是用户的问题。/ The last message must have role 'user'."

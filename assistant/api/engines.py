@@ -16,7 +16,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from typing import Any, Protocol
 
-from assistant.answers import Answer
+from assistant.core.schema import Answer
 from assistant.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -47,11 +47,11 @@ class DefaultEngineFactory:
 
     def _shared(self) -> tuple[Any, Any]:
         if self._answerer is None:  # a race builds two; both are equivalent and stateless
-            from assistant.engine import build_answerer
+            from assistant.qa.engine import build_answerer
 
             condenser = None
             if self.settings.llm_enabled:
-                from assistant.llm import ChatClient, condense_question
+                from assistant.qa.llm_client import ChatClient, condense_question
 
                 client = ChatClient(self.settings)
                 condenser = lambda history, message: condense_question(client, history, message)  # noqa: E731
@@ -60,15 +60,16 @@ class DefaultEngineFactory:
         return self._answerer, self._condenser
 
     def __call__(self, settings: Settings | None = None, filters: Any = None) -> ChatEngine:
-        from assistant.catalog import open_catalog
-        from assistant.engine import PolicyChatEngine, PolicyQueryEngine
-        from assistant.retrieval import HybridRetriever
+        from assistant.decisions.router import compare_answer
+        from assistant.index.catalog import open_catalog
+        from assistant.qa.engine import PolicyChatEngine, PolicyQueryEngine
+        from assistant.retrieval.retriever import HybridRetriever
 
         settings = settings or self.settings
         answerer, condenser = self._shared()
         catalog = open_catalog(settings)  # pinned: this request answers from this build to the end
         retriever = HybridRetriever(settings, similarity_top_k=settings.top_k, filters=filters, catalog=catalog)
-        return PolicyChatEngine(PolicyQueryEngine(retriever, answerer, settings, filters), condenser)
+        return PolicyChatEngine(PolicyQueryEngine(retriever, answerer, settings, filters, compare_answer), condenser)
 
 
 def restore_history(engine: ChatEngine, pairs: list[tuple[str, str]]) -> None:
@@ -78,7 +79,7 @@ def restore_history(engine: ChatEngine, pairs: list[tuple[str, str]]) -> None:
     past turn); the new message then goes through the engine's own condensing, as in the UI. Engines of
     another kind (test fakes) are left as they are.
     """
-    from assistant.engine import InvalidQuestionError, PolicyChatEngine, Turn, prepare_question
+    from assistant.qa.engine import InvalidQuestionError, PolicyChatEngine, Turn, prepare_question
 
     if not isinstance(engine, PolicyChatEngine):
         return
@@ -94,7 +95,7 @@ def restore_history(engine: ChatEngine, pairs: list[tuple[str, str]]) -> None:
 
 def _rewrite(engine: Any, previous: Any, message: str) -> str:
     """``rewrite_followup`` (it reads only the previous turn's standalone question), cached."""
-    from assistant.engine import rewrite_followup
+    from assistant.qa.engine import rewrite_followup
 
     key = (build_id_of(engine), previous.standalone, message)
     with _rewrites_lock:

@@ -90,11 +90,11 @@ def model_not_found(model: str) -> ApiError:
 
 def to_api_error(exc: BaseException, *, question_param: str = "messages") -> ApiError:
     """The answer to give for an exception of the engine, the index or the store."""
-    from assistant.engine import InvalidQuestionError
-    from assistant.layout import IndexCorruptError, IndexMissingError
-    from assistant.profiles import ProfileError
-    from assistant.retrieval import UnknownFilterError
-    from assistant.store import StoreUnavailableError
+    from assistant.decisions.profiles import ProfileError
+    from assistant.index.layout import IndexCorruptError, IndexMissingError
+    from assistant.index.store import StoreUnavailableError
+    from assistant.qa.engine import InvalidQuestionError
+    from assistant.retrieval.retriever import UnknownFilterError
 
     if isinstance(exc, ApiError):
         return exc
@@ -102,7 +102,7 @@ def to_api_error(exc: BaseException, *, question_param: str = "messages") -> Api
         return invalid(f"{exc} / Invalid question.", code="invalid_question", param=question_param)
     if isinstance(exc, UnknownFilterError):
         return invalid(f"{exc} / Unknown filter value.", code="unknown_filter", param="filters")
-    from assistant.validity import InvalidDateError
+    from assistant.core.validity import InvalidDateError
 
     if isinstance(exc, InvalidDateError):
         return invalid(f"{exc} / 'as_of' must be a date YYYY-MM-DD.", code="invalid_date", param="as_of")

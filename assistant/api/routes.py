@@ -27,7 +27,7 @@ from assistant.api.schemas import (
     RetrieveRequest,
 )
 from assistant.api.workers import AnswerPool
-from assistant.deadline import Deadline
+from assistant.core.deadline import Deadline
 from assistant.settings import Settings
 
 STARTED = int(time.time())
@@ -94,7 +94,7 @@ class Api:
         return self.real(settings=self.settings, filters=None).engine
 
     def retrieve(self, body: RetrieveRequest) -> dict[str, Any]:
-        from assistant.engine import prepare_question
+        from assistant.qa.engine import prepare_question
 
         text, notice = prepare_question(body.question, self.settings)
         engine = self.real(settings=self.settings, filters=chat.make_filters(body.filters, body.as_of, body.validity)).engine
@@ -126,7 +126,7 @@ class Api:
         }
 
     def compare(self, topic: str, jurisdictions: list[str] | None, as_of: Any = None, validity: Any = None) -> dict[str, Any]:
-        from assistant.comparing import compare
+        from assistant.decisions.comparing import compare
 
         engine = self.query_engine()
         return compare(topic, jurisdictions or None, engine=engine, as_of=as_of, validity=validity).to_dict()
@@ -134,13 +134,13 @@ class Api:
     def match(
         self, profile: dict[str, Any] | str, include_unmet: bool, as_of: Any = None, validity: Any = None
     ) -> dict[str, Any]:
-        from assistant.matching import match
+        from assistant.decisions.matching import match
 
         engine = self.query_engine()
         return match(profile, engine=engine, include_unmet=include_unmet, as_of=as_of, validity=validity).to_dict()
 
     def documents(self) -> dict[str, Any]:
-        from assistant.catalog import open_catalog
+        from assistant.index.catalog import open_catalog
 
         catalog = open_catalog(self.settings)
         return {"object": "list", "build_id": catalog.build_id, "data": [asdict(d) for d in catalog.documents]}
@@ -213,7 +213,7 @@ def _json_routes(router: APIRouter, api: Api, gate: Gate) -> None:
 
 def _validity(catalog: Any, metadata: dict[str, Any], when: Any) -> dict[str, Any] | None:
     """A passage's document on the search date: its state and notice (None without a lifecycle)."""
-    from assistant.notices import document_notice
+    from assistant.qa.notices import document_notice
 
     if when is None:
         return None

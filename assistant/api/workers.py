@@ -16,7 +16,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, TypeVar
 
 from assistant.api.errors import busy, timed_out
-from assistant.deadline import Deadline
+from assistant.core.deadline import Deadline
 
 T = TypeVar("T")
 

@@ -58,7 +58,7 @@ def _install_api(app: FastAPI, settings: Settings, require_keys: bool, engine_fa
 
 
 def _mount_ui(app: FastAPI, demo: gr.Blocks, host: str, auth: tuple[str, str] | None, settings: Settings) -> Any:
-    from assistant.ui_safety import safety_middleware
+    from assistant.ui.safety import safety_middleware
 
     # The engine answers concurrently (api/ relies on it too); the UI's own pool (ui_workers) bounds the work.
     demo.queue(default_concurrency_limit=settings.ui_workers)
@@ -126,7 +126,7 @@ def create_app(
     install_docs(app, API_TITLE)
     _install_api(app, settings, require_keys=not is_loopback(host), engine_factory=chat_engine_factory)
     if demo is None:
-        from assistant.ui_app import build_app
+        from assistant.ui.app import build_app
 
         demo = build_app(
             settings, chat_engine_factory=chat_engine_factory, documents=documents, engine_source=engine_source

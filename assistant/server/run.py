@@ -147,7 +147,7 @@ def serve(
     started: float | None = None,
 ) -> int:
     """Run the server until Ctrl-C / SIGTERM; the engine warm-up runs in a thread once it listens."""
-    from assistant.ui_app import EngineSource, _default_factory
+    from assistant.ui.app import EngineSource, _default_factory
 
     started = time.perf_counter() if started is None else started
     try:
@@ -200,7 +200,7 @@ def run_from_args(args: argparse.Namespace, settings: Settings, started: float |
 def main(
     argv: Sequence[str] | None = None, settings: Settings | None = None, started: float | None = None
 ) -> int:
-    """``python ui.py`` and ``assistant.ui_app.main``: same as ``policy-qa serve``."""
+    """``python ui.py`` and ``assistant.ui.app.main``: same as ``policy-qa serve``."""
     started = time.perf_counter() if started is None else started
     settings = settings or get_settings()
     args = parse_args(argv, settings)

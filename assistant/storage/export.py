@@ -1,6 +1,6 @@
 """Writing exported turns as JSONL or CSV, and reading a ``--since`` date.
 
-CSV cells go through ``assistant.tables.csv_cell`` (formula-looking text gets a leading '), and a CSV
+CSV cells go through ``assistant.core.tables.csv_cell`` (formula-looking text gets a leading '), and a CSV
 file starts with a UTF-8 BOM so that Excel reads the Chinese text correctly.
 """
 
@@ -12,8 +12,8 @@ from collections.abc import Iterable
 from datetime import date, datetime, time
 from typing import Any, TextIO
 
+from assistant.core.tables import csv_cell
 from assistant.storage.history import EXPORT_COLUMNS
-from assistant.tables import csv_cell
 
 
 def parse_since(text: str) -> datetime:

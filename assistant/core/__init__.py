@@ -1,0 +1,1 @@
+"""Shared building blocks with no project dependencies: text forms, numbers, dates, the heading grammar, answer types."""

@@ -1,0 +1,1 @@
+"""From files to passages: loading, metadata, cleaning, chunking, document lifecycles."""

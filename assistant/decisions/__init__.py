@@ -1,0 +1,1 @@
+"""Structured answers built on retrieval and qa: comparisons across places, eligibility matching."""

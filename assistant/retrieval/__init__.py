@@ -1,0 +1,1 @@
+"""Question understanding and hybrid retrieval over one index build."""

@@ -1,0 +1,1 @@
+"""The Gradio page: chat, sources, the eligibility tab, feedback."""
