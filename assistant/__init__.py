@@ -16,8 +16,7 @@ prepare_offline_environment()
 
 from assistant.core.schema import REFUSAL, Answer, Citation  # noqa: E402
 from assistant.decisions.comparing import Comparison, compare  # noqa: E402
-from assistant.decisions.matching import MatchResult, MeasureMatch, match  # noqa: E402
-from assistant.decisions.profiles import Profile, ProfileError  # noqa: E402
+from assistant.decisions.eligibility import MatchResult, MeasureMatch, Profile, ProfileError, match  # noqa: E402
 from assistant.decisions.router import build_chat_engine, build_query_engine  # noqa: E402
 from assistant.index.build import IndexReport, update_index  # noqa: E402
 from assistant.index.catalog import DocumentInfo, open_catalog  # noqa: E402

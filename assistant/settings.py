@@ -11,10 +11,13 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic import AliasChoices, BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+# Home of the default corpus/ and .policy_qa/: the checkout when running from one (pyproject.toml beside the
+# package), else the working directory -- an installed package's parent is site-packages, no place for data.
+DATA_ROOT = PROJECT_ROOT if (PROJECT_ROOT / "pyproject.toml").is_file() else Path()
 
 
 def _tiktoken_cache_dir() -> str:
@@ -39,6 +42,85 @@ def prepare_offline_environment() -> None:
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 
+class RetrievalSettings(BaseModel):
+    """Tuned constants of hybrid retrieval (assistant/retrieval/): POLICY_QA_RETRIEVAL__<NAME>."""
+
+    rrf_k: float = Field(
+        20.0, gt=0, description="Reciprocal-rank fusion constant: a passage at rank r of a leg adds weight / (k + r)."
+    )
+    dense_weight: float = Field(1.0, ge=0, description="Weight of the dense (embedding) leg in the fusion.")
+    sparse_weight: float = Field(1.5, ge=0, description="Weight of the BM25 leg in the fusion.")
+    leg_depth: int = Field(100, ge=1, description="Best passages of each leg that enter the fusion.")
+    dense_candidates: int = Field(
+        5, ge=1, description="The dense leg asks the vector store for top_k times this many passages."
+    )
+    dense_min_candidates: int = Field(50, ge=1, description="Fewest passages the dense leg asks the vector store for.")
+    named_document_boost: float = Field(
+        1.0, ge=0, description="Added to the fused score of passages from a document the question names (文号 or title)."
+    )
+    exact_place_factor: float = Field(
+        1.15,
+        ge=1,
+        description="Multiplies the fused score of passages of the very place the question names (not a province "
+        "above it or a national document).",
+    )
+    query_embed_chars: int = Field(
+        400, ge=1, description="Leading characters of a question that are embedded (embedding a long one costs seconds)."
+    )
+    abbreviation_min_chars: int = Field(
+        4, ge=1, description="Shortest run of a title's words that names the document (友好城市实施意见)."
+    )
+    english_ratio: float = Field(
+        2.0, gt=0, description="A question is English when it has more than this many Latin letters per Han character."
+    )
+
+
+class ChunkingSettings(BaseModel):
+    """Chunk sizes in characters of cleaned text (assistant/corpus/spans.py): POLICY_QA_CHUNKING__<NAME>.
+
+    Changing one re-chunks the corpus: chunks, and so citations and retrieval, change.
+    """
+
+    min_chars: int = Field(
+        150, ge=2, description="A section's last piece shorter than half this is merged into the piece before it."
+    )
+    max_chars: int = Field(
+        600, ge=1, description="A section longer than this is split at sentence ends into pieces of at most this."
+    )
+    hard_max_chars: int = Field(
+        900, ge=1, description="A piece still longer than this (one long sentence) is split at commas as a last resort."
+    )
+
+
+class IndexingSettings(BaseModel):
+    """Embedding batches and segment merging of the index stage (assistant/index/): POLICY_QA_INDEXING__<NAME>."""
+
+    embed_batch_size: int = Field(16, ge=1, description="Passages embedded per batch (one request with embedder=openai).")
+    embed_concurrency: int = Field(
+        4, ge=1, description="Embedding requests in flight at once with embedder=openai (the bundled model uses every core)."
+    )
+    embed_max_retries: int = Field(
+        5, ge=0, description="Retries of an embedding request answered 429, 5xx or not at all (backoff, Retry-After)."
+    )
+    embed_timeout: float = Field(60.0, gt=0, description="Seconds before an embedding request is abandoned (then retried).")
+    max_delta_segments: int = Field(
+        8, ge=1, description="Small segments (one per update) kept before an update folds them into one."
+    )
+    merge_share: float = Field(
+        0.25,
+        gt=0,
+        description="When passages outside sealed segments plus replaced ones inside them pass this share of the corpus, "
+        "an update rewrites one sealed segment from all documents (copied, not re-embedded).",
+    )
+    merge_min_passages: int = Field(
+        2000, ge=0, description="Fewest such passages that trigger that merge (a small corpus is not merged on every update)."
+    )
+    chroma_filter_docs: int = Field(
+        64, ge=0, description="A question's document filter naming more documents than this is applied to Chroma's "
+        "results instead of inside Chroma (a long $in list costs Chroma more)."
+    )
+
+
 class Settings(BaseSettings):
     """Configuration of the assistant: env vars with a ``POLICY_QA_`` prefix, plus ``OPENAI_*``."""
 
@@ -47,8 +129,8 @@ class Settings(BaseSettings):
         env_prefix="POLICY_QA_", env_nested_delimiter="__", extra="ignore", populate_by_name=True
     )
 
-    corpus_dir: Path = Field(PROJECT_ROOT / "corpus", description="Folder of policy documents to index.")
-    index_dir: Path = Field(PROJECT_ROOT / ".policy_qa", description="Where the index (vectors, BM25, chunks) lives.")
+    corpus_dir: Path = Field(DATA_ROOT / "corpus", description="Folder of policy documents to index.")
+    index_dir: Path = Field(DATA_ROOT / ".policy_qa", description="Where the index (vectors, BM25, chunks) lives.")
     chroma_host: str | None = Field(None, description="Chroma server host; unset = embedded Chroma in index_dir.")
     chroma_port: int = Field(8000, description="Chroma server port (with chroma_host).")
 
@@ -159,6 +241,15 @@ class Settings(BaseSettings):
         10, ge=0, description="Earlier turns of a chat-completions request used to read a follow-up; older ones are ignored."
     )
     api_max_top_k: int = Field(50, ge=1, description="Largest top_k a /v1/retrieve request may ask for.")
+    retrieval: RetrievalSettings = Field(
+        default_factory=RetrievalSettings, description="Tuned constants of retrieval (fusion, boosts, lookups)."
+    )
+    chunking: ChunkingSettings = Field(
+        default_factory=ChunkingSettings, description="Chunk sizes of the corpus stage (characters of cleaned text)."
+    )
+    indexing: IndexingSettings = Field(
+        default_factory=IndexingSettings, description="Embedding batches and segment merging of the index stage."
+    )
 
     @field_validator("allowed_hosts", "cors_origins", mode="before")
     @classmethod

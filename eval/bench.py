@@ -10,6 +10,7 @@ That favours the baseline; the product must still beat it.
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import resource
@@ -21,8 +22,10 @@ from pathlib import Path
 from time import perf_counter
 from typing import Any
 
-from assistant.settings import PROJECT_ROOT, Settings
+from assistant.settings import Settings
 from eval.dataset import Question
+from eval.paths import DEFAULT_QUESTIONS, EVAL_DIR, timestamp_dir
+from eval.stats import percentile
 
 SIDES = ("product", "baseline")
 ROWS = (
@@ -34,12 +37,6 @@ ROWS = (
     ("e2e_p95_ms", "end-to-end p95 (ms)"),
     ("peak_rss_mb", "peak RSS (MB)"),
 )
-
-
-def _pct(values: Sequence[float], q: float) -> float | None:
-    import numpy as np
-
-    return round(float(np.percentile(values, q)), 2) if values else None
 
 
 def _peak_rss_mb() -> float:
@@ -58,10 +55,10 @@ def _timed_queries(ask: Any, questions: Sequence[Question]) -> dict[str, Any]:
             retrieval.append(r_ms)
     return {
         "queries": len(questions),
-        "retrieval_p50_ms": _pct(retrieval, 50),
-        "retrieval_p95_ms": _pct(retrieval, 95),
-        "e2e_p50_ms": _pct(e2e, 50),
-        "e2e_p95_ms": _pct(e2e, 95),
+        "retrieval_p50_ms": percentile(retrieval, 50, 2),
+        "retrieval_p95_ms": percentile(retrieval, 95, 2),
+        "e2e_p50_ms": percentile(e2e, 50, 2),
+        "e2e_p95_ms": percentile(e2e, 95, 2),
     }
 
 
@@ -87,7 +84,7 @@ def product_side(settings: Settings, questions: Sequence[Question]) -> dict[str,
 
     out.update(_timed_queries(ask, questions))
     # Where the product's time goes (its own stage timings), to explain a slow figure above.
-    out["engine_stage_p50_ms"] = {k: _pct(v[1:], 50) for k, v in stages.items()}  # [0] is the warm-up
+    out["engine_stage_p50_ms"] = {k: percentile(v[1:], 50, 2) for k, v in stages.items()}  # [0] is the warm-up
     return out
 
 
@@ -134,7 +131,7 @@ def spawn_side(side: str, corpus_dir: Path | None, questions_file: Path, limit: 
             cmd += ["--corpus", str(corpus_dir)]
         if limit:
             cmd += ["--limit", str(limit)]
-        proc = subprocess.run(cmd, cwd=PROJECT_ROOT, check=False)
+        proc = subprocess.run(cmd, cwd=EVAL_DIR.parent, check=False)  # where `-m eval` imports this package
         if proc.returncode != 0 or not out_file.exists():
             raise RuntimeError(f"bench side '{side}' failed (exit {proc.returncode}); see its output above")
         return json.loads(out_file.read_text("utf-8"))
@@ -184,3 +181,48 @@ def bench(
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "bench.json").write_text(json.dumps(result, indent=2) + "\n", "utf-8")
     return result
+
+
+def add_bench_parsers(sub: argparse._SubParsersAction) -> None:
+    """``bench`` and the internal ``bench-side`` (one side per process, so its peak RSS is its own)."""
+    b = sub.add_parser("bench", help="speed and memory: product vs plain LlamaIndex baseline")
+    b.add_argument("--corpus", type=Path, help="corpus folder (default: settings)")
+    b.add_argument("--questions", type=Path, default=DEFAULT_QUESTIONS, help="questions timed warm")
+    b.add_argument("--limit", type=int, help="only the first N questions")
+    b.add_argument("--out", type=Path, help="folder for bench.json (default eval/reports/bench-<timestamp>/)")
+    b.set_defaults(func=cmd_bench)
+
+    side = sub.add_parser("bench-side", help=argparse.SUPPRESS)  # internal: one bench side per process
+    side.add_argument("side", choices=("product", "baseline"))
+    side.add_argument("--corpus", type=Path)
+    side.add_argument("--questions", type=Path, required=True)
+    side.add_argument("--limit", type=int)
+    side.add_argument("--json-out", type=Path, required=True)
+    side.set_defaults(func=cmd_bench_side)
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from eval.dataset import QuestionSetError, load_questions
+
+    try:
+        load_questions(args.questions, limit=args.limit)  # fail fast, before minutes of indexing
+    except QuestionSetError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    out_dir = args.out or timestamp_dir("bench-")
+    try:
+        result = bench(args.corpus, args.questions, out_dir, limit=args.limit)
+    except RuntimeError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(bench_table(result))
+    print(f"bench.json: {out_dir / 'bench.json'}")
+    return 0
+
+
+def cmd_bench_side(args: argparse.Namespace) -> int:
+    from eval.dataset import load_questions
+
+    result = run_side(args.side, args.corpus, load_questions(args.questions, limit=args.limit))
+    args.json_out.write_text(json.dumps(result), "utf-8")
+    return 0

@@ -8,15 +8,24 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from assistant.core.text import match_normalize
 
 logger = logging.getLogger(__name__)
+
+
+class _Item(Protocol):
+    @property
+    def id(self) -> str: ...
+
+
+T = TypeVar("T", bound=_Item)
 
 
 class QuestionSetError(ValueError):
@@ -109,32 +118,61 @@ def parse_question(obj: Any) -> Question:
     )
 
 
-def load_questions(path: Path, limit: int | None = None) -> list[Question]:
-    """Read a JSONL question set; blank lines are skipped, ids must be unique."""
+def _lines(path: Path) -> Iterator[tuple[int, str]]:
+    with Path(path).open(encoding="utf-8-sig") as fh:  # a BOM (Windows editors) is not part of line 1
+        for lineno, line in enumerate(fh, start=1):
+            if line.strip():
+                yield lineno, line
+
+
+def read_jsonl(path: Path) -> Iterator[Any]:
+    """The objects of a JSONL file we wrote ourselves (blank lines skipped; bad JSON raises as it is)."""
+    for _, line in _lines(path):
+        yield json.loads(line)
+
+
+def load_jsonl(
+    path: Path, parse: Callable[[Any], T], error: type[ValueError], *, missing: str, empty: str
+) -> list[tuple[int, T]]:
+    """A hand-written JSONL set, strictly: each line through ``parse``, ids unique, at least one item.
+
+    Every problem raises ``error`` naming the file and line, because a silently skipped item would change
+    every rate; ``missing`` / ``empty`` end the message for a file that is absent or holds no item.
+    Returns ``(line number, item)`` pairs (items have an ``id``).
+    """
     path = Path(path)
     if not path.is_file():
-        raise QuestionSetError(f"{path}: question file not found (pass --questions FILE)")
-    questions: list[Question] = []
+        raise error(f"{path}: {missing}")
+    items: list[tuple[int, T]] = []
     seen: dict[str, int] = {}
-    with path.open(encoding="utf-8-sig") as fh:
-        for lineno, line in enumerate(fh, start=1):
-            if not line.strip():
-                continue
-            try:
-                q = parse_question(json.loads(line))
-            except json.JSONDecodeError as exc:
-                raise QuestionSetError(
-                    f"{path}:{lineno}: invalid JSON ({exc.msg} at column {exc.colno})"
-                ) from exc
-            except ValueError as exc:
-                raise QuestionSetError(f"{path}:{lineno}: {exc}") from exc
-            if q.id in seen:
-                raise QuestionSetError(f"{path}:{lineno}: duplicate id '{q.id}' (first on line {seen[q.id]})")
-            seen[q.id] = lineno
-            _warn_unscorable(q, path, lineno)
-            questions.append(q)
-    if not questions:
-        raise QuestionSetError(f"{path}: no questions")
+    for lineno, line in _lines(path):
+        try:
+            item = parse(json.loads(line))
+        except json.JSONDecodeError as exc:
+            raise error(f"{path}:{lineno}: invalid JSON ({exc.msg} at column {exc.colno})") from exc
+        except ValueError as exc:
+            raise error(f"{path}:{lineno}: {exc}") from exc
+        if item.id in seen:
+            raise error(f"{path}:{lineno}: duplicate id '{item.id}' (first on line {seen[item.id]})")
+        seen[item.id] = lineno
+        items.append((lineno, item))
+    if not items:
+        raise error(f"{path}: {empty}")
+    return items
+
+
+def load_questions(path: Path, limit: int | None = None) -> list[Question]:
+    """Read a JSONL question set; blank lines are skipped, ids must be unique."""
+    found = load_jsonl(
+        path,
+        parse_question,
+        QuestionSetError,
+        missing="question file not found (pass --questions FILE)",
+        empty="no questions",
+    )
+    for lineno, q in found:
+        _warn_unscorable(q, Path(path), lineno)
+    questions = [q for _, q in found]
     return questions[:limit] if limit else questions
 
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import argparse
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
+from eval.dataset import read_jsonl
 from eval.metrics import K_VALUES, METRIC_KEYS
 
 # Per-question scores worth reporting; latency changes on every run and would drown the signal.
@@ -28,13 +31,7 @@ def load_rows(run_dir: Path) -> dict[tuple[str, str], dict[str, Any]]:
         raise FileNotFoundError(
             f"{path}: no results.jsonl (pass a report dir written by `python -m eval run`)"
         )
-    rows = {}
-    with path.open(encoding="utf-8") as fh:
-        for line in fh:
-            if line.strip():
-                row = json.loads(line)
-                rows[(row["pipeline"], row["id"])] = row
-    return rows
+    return {(row["pipeline"], row["id"]): row for row in read_jsonl(path)}
 
 
 def _cites(row: dict[str, Any]) -> list[tuple[str, str]]:
@@ -112,3 +109,20 @@ def _metric_deltas(run_a: Path, run_b: Path) -> list[str]:
         if moved:
             out.append(f"{name} overall: " + "; ".join(moved))
     return out
+
+
+def add_diff_parser(sub: argparse._SubParsersAction) -> None:
+    diff = sub.add_parser("diff", help="questions whose answer, citations or scores changed between two runs")
+    diff.add_argument("run_a", type=Path)
+    diff.add_argument("run_b", type=Path)
+    diff.set_defaults(func=cmd_diff)
+
+
+def cmd_diff(args: argparse.Namespace) -> int:
+    try:
+        text, _ = diff_runs(args.run_a, args.run_b)
+    except (FileNotFoundError, ValueError, KeyError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(text)
+    return 0

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
 import sys
 import time
 from datetime import UTC, datetime
@@ -22,10 +21,11 @@ from typing import Any
 
 import numpy as np
 
-from assistant.settings import PROJECT_ROOT
 from eval import squad
+from eval.dataset import read_jsonl
+from eval.paths import EVAL_DIR, timestamp_dir
 
-DATA = PROJECT_ROOT.parent / "shared" / "data" / "reading-comprehension"
+DATA = EVAL_DIR.parent.parent / "shared" / "data" / "reading-comprehension"
 SOURCES = {"cmrc": "cmrc2018_trial.json", "drcd": "DRCD_test.json"}
 SEED = 20261202  # sklearn's random_state
 VALIDATION_SHARE = 0.3  # share of the fit part's articles held back to choose the threshold
@@ -64,9 +64,7 @@ def _index(paragraphs: list[squad.Paragraph], folder: Path, seed_from: Path | No
 
     squad.write_corpus(paragraphs, folder / "corpus")
     if seed_from is not None:  # the removed-paragraph corpus is a subset: reuse the vectors
-        (folder / "index" / "vectors").mkdir(parents=True, exist_ok=True)
-        for npz in (seed_from / "vectors").glob("*.npz"):
-            shutil.copyfile(npz, folder / "index" / "vectors" / npz.name)
+        squad.seed_vectors(seed_from, folder / "index")
     settings = Settings(corpus_dir=folder / "corpus", index_dir=folder / "index", answerer="extractive")
     update_index(settings, progress=False)
     n = 1
@@ -82,7 +80,7 @@ def _rows(engine: Any, question: Any, golds: tuple[str, ...]) -> list[dict[str, 
         text, _notice, retrieval, _declined = engine._retrieve(question.question, None)
     except InvalidQuestionError:  # an empty question in the data: nothing to learn from
         return []
-    items = engine.answerer.scored(text, retrieval.nodes, **engine._context(retrieval))
+    items = engine.answerer.scored(text, retrieval.nodes, engine.answer_context(retrieval))
     norm = [squad.match_normalize(g) for g in golds if squad.match_normalize(g)]
     return [{"f": s.features, "y": int(any(g in squad.match_normalize(s.candidate.text) for g in norm)),
              "chars": len(s.candidate.text)} for s in items]
@@ -104,7 +102,7 @@ def collect(source: str, path: Path, work: Path, max_paragraphs: int) -> list[di
     """One record per question (answerable and paragraph-removed) of a source's fit part; cached in ``work``."""
     cache = work / source / "questions.jsonl"
     if cache.is_file():
-        return [json.loads(line) for line in cache.read_text(encoding="utf-8").splitlines()]
+        return list(read_jsonl(cache))
     paras = first_articles(squad.select(squad.load_squad(path), "fit"), max_paragraphs)
     kept, negs = squad.negatives(paras)
     article = {p.file: p.article_id for p in paras}
@@ -219,7 +217,7 @@ def command(args: argparse.Namespace) -> int:
     records = [r for k, p in sources.items() for r in collect(k, p, args.work, args.max_paragraphs)]
     model, report = fit(records)
     write_model(model, report, args.model, sources, args.max_paragraphs)
-    out = args.out or PROJECT_ROOT / "eval" / "reports" / f"fit-answerer-{datetime.now():%Y%m%d-%H%M%S}"
+    out = args.out or timestamp_dir("fit-answerer-")
     out.mkdir(parents=True, exist_ok=True)
     (out / "fit.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     print(json.dumps(report, indent=2))

@@ -19,12 +19,11 @@ import argparse
 import re
 import sys
 from collections.abc import Callable
-from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from assistant.settings import PROJECT_ROOT, Settings, get_settings, prepare_offline_environment
+from assistant.settings import Settings, get_settings, prepare_offline_environment
 
 prepare_offline_environment()
 
@@ -37,12 +36,11 @@ from eval.load_results import (  # noqa: E402 - re-exported: callers import them
     write_load,
 )
 from eval.load_run import Conversation, RunSpec, run_target  # noqa: E402
+from eval.paths import DEFAULT_QUESTIONS, timestamp_dir  # noqa: E402
 
 if TYPE_CHECKING:
     from eval.dataset import Question
 
-DEFAULT_QUESTIONS = PROJECT_ROOT / "eval" / "questions.jsonl"
-REPORTS_DIR = PROJECT_ROOT / "eval" / "reports"
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 DEFAULT_DISTINCT = 40
 UNANSWERABLE_SHARE = 0.25
@@ -257,7 +255,7 @@ def cmd_load(args: argparse.Namespace) -> int:
     except (LoadConfigError, QuestionSetError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    out_dir = args.out or REPORTS_DIR / f"load-{datetime.now():%Y%m%d-%H%M%S}"
+    out_dir = args.out or timestamp_dir("load-")
     for result in results:
         path = write_load(result, out_dir)
         print(load_table(result))

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
-import statistics
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
+
+from eval.stats import mean, percentile
 
 MAX_ERROR_SAMPLES = 5
 
@@ -77,10 +78,10 @@ class LoadResult:
         if not lat:
             return {"p50_s": None, "p95_s": None, "max_s": None, "mean_s": None}
         return {
-            "p50_s": round(percentile(lat, 50), 3),
-            "p95_s": round(percentile(lat, 95), 3),
+            "p50_s": percentile(lat, 50, 3),
+            "p95_s": percentile(lat, 95, 3),
             "max_s": round(lat[-1], 3),
-            "mean_s": round(statistics.fmean(lat), 3),
+            "mean_s": mean(lat, 3),
         }
 
     def summary(self) -> dict[str, Any]:
@@ -115,18 +116,6 @@ class LoadResult:
 
     def to_dict(self) -> dict[str, Any]:
         return {"summary": self.summary(), "requests": [asdict(r) for r in self.records]}
-
-
-def percentile(sorted_values: list[float], p: float) -> float:
-    """Linear-interpolated percentile of already sorted values."""
-    if len(sorted_values) == 1:
-        return sorted_values[0]
-    k = (len(sorted_values) - 1) * p / 100
-    lo = int(k)
-    hi = min(lo + 1, len(sorted_values) - 1)
-    return sorted_values[lo] + (sorted_values[hi] - sorted_values[lo]) * (k - lo)
-
-
 
 
 def load_table(result: LoadResult) -> str:

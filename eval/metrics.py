@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from statistics import fmean
 from typing import Any
 
-import numpy as np
 from llama_index.core.schema import NodeWithScore
 
 from assistant.core.text import match_normalize
 from eval.dataset import Question
+from eval.stats import mean, percentile
 
 K_VALUES = (1, 3, 5, 10)
 DEPTH = 10
@@ -66,16 +65,6 @@ def evidence_rank(
             return None
         worst = max(worst, rank)
     return worst
-
-
-def _mean(values: Sequence[float | bool | None]) -> float | None:
-    present = [float(v) for v in values if v is not None]
-    return round(fmean(present), 4) if present else None
-
-
-def _percentile(values: Sequence[float | None], q: float, ndigits: int = 1) -> float | None:
-    present = [float(v) for v in values if v is not None]
-    return round(float(np.percentile(present, q)), ndigits) if present else None
 
 
 def score_question(
@@ -129,38 +118,49 @@ def score_question(
     scores["citation_precision"] = relevant / total if total else None
     scores["refusal_correct"] = (not answerable) if not q.answerable else None
     scores["false_refusal"] = (not answerable) if q.answerable else None
-    notice_norm = match_normalize(notice)
-    scores["notice_correct"] = all(n in notice_norm for n in q.notice_norm) if q.notice_norm else None
-    scores["missing_notice"] = [n for n in q.expect_notice if match_normalize(n) and match_normalize(n) not in notice_norm]
-    repealed = [doc_notice for state, doc_notice in cited_validity if state == "repealed"]
-    scores["repealed_as_current"] = (
-        any(not doc_notice or match_normalize(doc_notice) not in notice_norm for doc_notice in repealed)
-        if repealed and answerable
-        else None
-    )
+    scores.update(_notice_scores(q, notice, cited_validity, answerable))
     scores["latency_ms"] = total_ms
     scores["retrieval_ms"] = retrieval_ms
     scores["answer_chars"] = len(strip_markers(answer_text).strip())
     return scores
 
 
+def _notice_scores(
+    q: Question, notice: str, cited_validity: Sequence[tuple[str | None, str | None]], answerable: bool
+) -> dict[str, Any]:
+    """Whether the answer's notice states what the question expects, and every repealed source it cites."""
+    notice_norm = match_normalize(notice)
+    repealed = [doc_notice for state, doc_notice in cited_validity if state == "repealed"]
+    return {
+        "notice_correct": all(n in notice_norm for n in q.notice_norm) if q.notice_norm else None,
+        "missing_notice": [
+            n for n in q.expect_notice if match_normalize(n) and match_normalize(n) not in notice_norm
+        ],
+        "repealed_as_current": (
+            any(not doc_notice or match_normalize(doc_notice) not in notice_norm for doc_notice in repealed)
+            if repealed and answerable
+            else None
+        ),
+    }
+
+
 def summarize(scores: Sequence[dict[str, Any]]) -> dict[str, Any]:
     """Per-question scores -> the METRIC_KEYS of one pipeline (rates 0..1, ms, chars)."""
     out: dict[str, Any] = {}
     for k in K_VALUES:
-        out[f"hit@{k}"] = _mean([s[f"hit@{k}"] for s in scores])
+        out[f"hit@{k}"] = mean([s[f"hit@{k}"] for s in scores])
     for key in ("mrr@10", "keyword_recall", "citation_recall"):
-        out[key] = _mean([s[key] for s in scores])
+        out[key] = mean([s[key] for s in scores])
     total = sum(s["cited_total"] for s in scores)
     out["citation_precision"] = round(sum(s["cited_relevant"] for s in scores) / total, 4) if total else None
-    out["refusal_accuracy"] = _mean([s["refusal_correct"] for s in scores])
-    out["false_refusal_rate"] = _mean([s["false_refusal"] for s in scores])
-    out["notice_accuracy"] = _mean([s.get("notice_correct") for s in scores])
+    out["refusal_accuracy"] = mean([s["refusal_correct"] for s in scores])
+    out["false_refusal_rate"] = mean([s["false_refusal"] for s in scores])
+    out["notice_accuracy"] = mean([s.get("notice_correct") for s in scores])
     out["repealed_cited_as_current"] = sum(bool(s.get("repealed_as_current")) for s in scores)
-    out["latency_p50_ms"] = _percentile([s["latency_ms"] for s in scores], 50)
-    out["latency_p95_ms"] = _percentile([s["latency_ms"] for s in scores], 95)
-    out["retrieval_p50_ms"] = _percentile([s["retrieval_ms"] for s in scores], 50)
-    out["answer_chars_p50"] = _percentile([s["answer_chars"] for s in scores], 50)
+    out["latency_p50_ms"] = percentile([s["latency_ms"] for s in scores], 50, 1)
+    out["latency_p95_ms"] = percentile([s["latency_ms"] for s in scores], 95, 1)
+    out["retrieval_p50_ms"] = percentile([s["retrieval_ms"] for s in scores], 50, 1)
+    out["answer_chars_p50"] = percentile([s["answer_chars"] for s in scores], 50, 1)
     assert tuple(out) == METRIC_KEYS
     return out
 

@@ -25,7 +25,6 @@ import secrets
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -33,10 +32,10 @@ from assistant.settings import Settings, get_settings, prepare_offline_environme
 
 prepare_offline_environment()
 
-from eval.load import DEFAULT_QUESTIONS, REPORTS_DIR  # noqa: E402
-from eval.load_results import percentile  # noqa: E402
 from eval.load_run import error_text  # noqa: E402
+from eval.paths import DEFAULT_QUESTIONS, timestamp_dir  # noqa: E402
 from eval.soak_requests import HOSTILE, MATCH_EVERY, USER, Probe, Worker, plan, temp_usage  # noqa: E402
+from eval.stats import percentile  # noqa: E402
 
 SLOW_S = 1.0  # the bar for a normal request: reported, never asserted
 EXPORT_KEEP = 5  # below the run's 政策找人 runs with files (about 13 at 200/50), so old exports get pruned
@@ -121,12 +120,12 @@ def summarize(records: list[dict[str, Any]], warm: list[dict[str, Any]]) -> dict
         mine = [r for r in records if r["name"] == name]
         took = sorted(r["latency_s"] for r in mine)
         by_name[name] = {"group": mine[0]["group"], "count": len(mine), "ok": sum(r["ok"] for r in mine),
-                         "p50_s": round(percentile(took, 50), 3), "p95_s": round(percentile(took, 95), 3),
+                         "p50_s": percentile(took, 50, 3), "p95_s": percentile(took, 95, 3),
                          "max_s": took[-1]}  # fmt: skip
     return {
         "requests": len(records), "normal": len(lat) + len(bad["normal"]), "hostile": len(records) - len(lat) - len(bad["normal"]),
         "normal_failed": bad["normal"], "hostile_not_handled": bad["hostile"], "warmup_failed": bad["warm-up"],
-        "p50_s": round(percentile(lat, 50), 3) if lat else None, "p95_s": round(percentile(lat, 95), 3) if lat else None,
+        "p50_s": percentile(lat, 50, 3), "p95_s": percentile(lat, 95, 3),
         "max_s": round(lat[-1], 3) if lat else None, "over_1s": sum(x > SLOW_S for x in lat), "by_name": by_name,
         "ok": not any(bad.values()),
     }  # fmt: skip
@@ -194,7 +193,7 @@ def cmd_soak(args: argparse.Namespace) -> int:
     settings = settings.model_copy(update={"export_keep": args.export_keep})
     result = run_soak(settings, args.requests, args.hostile, args.concurrency, args.timeout_s,
                       args.request_timeout_s, args.questions)  # fmt: skip
-    out = (args.out or REPORTS_DIR / f"soak-{datetime.now():%Y%m%d-%H%M%S}") / "soak.json"
+    out = (args.out or timestamp_dir("soak-")) / "soak.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, ensure_ascii=False, indent=1), encoding="utf-8")
     print(f"{soak_table(result)}\nsoak.json: {out}")

@@ -18,15 +18,16 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from assistant.settings import PROJECT_ROOT, Settings, prepare_offline_environment
+from assistant.settings import Settings, prepare_offline_environment
 
 prepare_offline_environment()
 
-from eval.load import DEFAULT_QUESTIONS, select_questions  # noqa: E402
+from eval.dataset import read_jsonl  # noqa: E402
+from eval.load import select_questions  # noqa: E402
 from eval.load_api import ApiConversation  # noqa: E402
 from eval.load_ui import ask_once  # noqa: E402
+from eval.paths import DEFAULT_PROFILES, DEFAULT_QUESTIONS  # noqa: E402
 
-DEFAULT_PROFILES = PROJECT_ROOT / "eval" / "profiles.jsonl"
 USER = "soak"
 TURNS_PER_SESSION = 5  # a normal conversation asks this many questions, then a fresh session starts
 MATCH_EVERY = 10  # every 10th normal request is a 政策找人 run (UI and /v1/match in turn)
@@ -194,7 +195,7 @@ def plan(total: int, hostile: int, questions_path: Path = DEFAULT_QUESTIONS) -> 
         raise ValueError("--requests must be positive and --hostile between 0 and --requests")
     n_normal = total - hostile
     questions = select_questions(load_questions(questions_path), 1, max(1, n_normal))[1][0]
-    profiles = [json.loads(x) for x in DEFAULT_PROFILES.read_text("utf-8").splitlines() if x.strip()]
+    profiles = list(read_jsonl(DEFAULT_PROFILES))
     items: list[tuple[str, str, Probe, str]] = []
     n = {"hostile": 0, "normal": 0, "chat": 0, "match": 0}
     for i in range(total):

@@ -61,16 +61,42 @@ def api_serving(
         yield url
 
 
-class FakeEngine:
-    """Answers "答：<message>[1]" after ``delay`` seconds, in two pieces, with one citation."""
+class Gate:
+    """Holds fake answers until ``open()`` (or their own time limit); counts how many were held at once."""
 
-    def __init__(self, delay: float) -> None:
+    def __init__(self) -> None:
+        self.opened = threading.Event()
+        self.held = 0  # answers waiting now
+        self.most = 0  # the most that waited at the same time
+        self._lock = threading.Lock()
+
+    def wait(self, timeout: float) -> None:
+        with self._lock:
+            self.held += 1
+            self.most = max(self.most, self.held)
+        try:
+            self.opened.wait(timeout)
+        finally:
+            with self._lock:
+                self.held -= 1
+
+    def open(self) -> None:
+        self.opened.set()
+
+
+class FakeEngine:
+    """Answers "答：<message>[1]" in two pieces, with one citation, after ``delay`` seconds or as soon as its
+    ``gate`` opens (tests open it when they have seen what they wait for: no test sleeps the delay out)."""
+
+    def __init__(self, delay: float, gate: Gate | None = None) -> None:
         self.delay = delay
+        self.gate = gate or Gate()
         self.finished = threading.Event()  # set when an answer ends (or is abandoned)
 
     def stream_answer(self, message: str) -> Iterator[str | Answer]:
         try:
-            time.sleep(self.delay)
+            if self.delay:
+                self.gate.wait(self.delay)
             yield "答："
             yield f"{message}[1]"
             cite = Citation(n=1, node_id="n1", title="测试文件", section="一、总则", file="t.txt", start=0, end=4,
@@ -80,6 +106,6 @@ class FakeEngine:
             self.finished.set()
 
 
-def fake_factory(delay: float = 0.0) -> Any:
+def fake_factory(delay: float = 0.0, gate: Gate | None = None) -> Any:
     """An ``engine_factory`` of ``FakeEngine``s (the server's contract: factory(settings=..., filters=...))."""
-    return lambda settings=None, filters=None: FakeEngine(delay)
+    return lambda settings=None, filters=None: FakeEngine(delay, gate)

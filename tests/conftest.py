@@ -2,11 +2,31 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from assistant.settings import PROJECT_ROOT, Settings, prepare_offline_environment
+
+def _own_temp_dir_per_xdist_worker() -> None:
+    """With ``pytest -n 2`` (pytest-xdist) each worker gets a temp dir of its own, before any library reads it:
+    the checks of what the app leaves in the temp dir and in Gradio's cache (test_soak, test_ui) then see only
+    their own worker's files, and each worker's PostgreSQL and exports live apart."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not worker:
+        return
+    folder = Path(tempfile.gettempdir()) / f"pytest-policy-qa-{worker}"
+    folder.mkdir(exist_ok=True)
+    folder.chmod(0o755)  # the postgres user must reach its data dir inside (pg_server.py)
+    os.environ["TMPDIR"] = str(folder)
+    tempfile.tempdir = None
+
+
+_own_temp_dir_per_xdist_worker()  # before ``assistant`` loads its libraries
+
+from assistant.settings import PROJECT_ROOT, Settings, prepare_offline_environment  # noqa: E402
 
 prepare_offline_environment()
 
@@ -37,6 +57,16 @@ def engine(corpus_index: Settings):
     import assistant
 
     return assistant.build_query_engine(corpus_index)
+
+
+@pytest.fixture(scope="session")
+def real_app_url(corpus_index: Settings) -> Iterator[str]:
+    """The whole app (UI, /v1) with the real engine on ``corpus_index``, on loopback, started once per session
+    for every test that talks to it through HTTP, gradio_client or a browser."""
+    from assistant.server import serving
+
+    with serving(corpus_index) as url:
+        yield url
 
 
 SMALL_DOCS = {

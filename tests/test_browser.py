@@ -69,23 +69,26 @@ def open_page(browser, url: str, outside: list[str], **context_args):
     return page
 
 
+SETTLED_S = 0.3  # the final answer (with its meta line) has not changed for this long: sources are in too
+
+
 def ask(page, question: str, timeout: float = 20.0) -> str:
-    """Type a question, wait until the streamed answer stops changing; return its text."""
+    """Type a question, wait for the final answer (its meta or error line) to settle; return its text."""
     before = page.locator("#pqa-chat .pqa-answer").count()
     box = page.locator("#pqa-input textarea")
     box.fill(question)
     box.press("Enter")
     answer = page.locator("#pqa-chat .pqa-answer").nth(before)
-    answer.wait_for(timeout=timeout * 1000)
+    answer.locator(".pqa-meta, .pqa-error").first.wait_for(timeout=timeout * 1000)  # only a final answer has them
     deadline = time.monotonic() + timeout
-    last, stable_since = None, time.monotonic()
+    last, stable_since = answer.inner_text(), time.monotonic()
     while time.monotonic() < deadline:
+        time.sleep(0.05)
         text = answer.inner_text()
         if text != last:
             last, stable_since = text, time.monotonic()
-        elif answer.locator(".pqa-meta, .pqa-error").count() and time.monotonic() - stable_since > 0.8:
+        elif time.monotonic() - stable_since >= SETTLED_S:
             return text
-        time.sleep(0.1)
     raise AssertionError(f"answer did not settle: {last!r}")
 
 
@@ -221,36 +224,37 @@ def test_feedback_is_stored_and_history_survives_a_restart(browser, tmp_path: Pa
 
 
 @pytest.mark.slow
-def test_comparison_table_and_eligibility_tab(browser, corpus_index: Settings) -> None:
+def test_comparison_table_and_eligibility_tab(browser, real_app_url: str) -> None:
     """The real engine: a comparison is a table with linked sources; 政策找人 lists measures and exports them."""
     ARTIFACTS.mkdir(exist_ok=True)
     outside: list[str] = []
-    with serving(corpus_index) as url:
-        page = open_page(browser, url, outside, viewport={"width": 1280, "height": 900}, accept_downloads=True)
-        ask(page, "温州、乐清、聊城、朔州对小升规企业分别怎么奖励？", timeout=60)
-        table = page.locator("#pqa-chat table.pqa-table")
-        table.wait_for()
-        rows = table.locator("tbody tr")
-        assert rows.count() == 4
-        assert "未提及" in rows.nth(1).inner_text() and "乐清市" in rows.nth(1).inner_text()
-        assert "20万元" in rows.first.inner_text() or "20萬元" in rows.first.inner_text()
-        table.locator("a.pqa-cite").first.click()
-        page.wait_for_function("document.getElementById('pqa-src-1-1').classList.contains('pqa-flash')")
-        page.screenshot(path=str(ARTIFACTS / "ui-compare.png"), full_page=True)
+    url = real_app_url
+    page = open_page(browser, url, outside, viewport={"width": 1280, "height": 900}, accept_downloads=True)
+    ask(page, "温州、乐清、聊城、朔州对小升规企业分别怎么奖励？", timeout=60)
+    table = page.locator("#pqa-chat table.pqa-table")
+    table.wait_for()
+    rows = table.locator("tbody tr")
+    assert rows.count() == 4
+    assert "未提及" in rows.nth(1).inner_text() and "乐清市" in rows.nth(1).inner_text()
+    assert "20万元" in rows.first.inner_text() or "20萬元" in rows.first.inner_text()
+    table.locator("a.pqa-cite").first.click()
+    page.wait_for_function("document.getElementById('pqa-src-1-1').classList.contains('pqa-flash')")
+    page.screenshot(path=str(ARTIFACTS / "ui-compare.png"), full_page=True)
 
-        page.get_by_role("tab", name="政策找人").click()
-        page.locator("#pqa-profile-text textarea").fill("乐清的一家制造业企业，120人，年营收5000万元，成立3年，专精特新")
-        page.locator("#pqa-match-run").click()
-        first = page.locator("#pqa-matches article.pqa-match").first
-        first.wait_for(timeout=60_000)
-        summary = page.locator("#pqa-matches .pqa-match-summary").inner_text()
-        assert "浙江省/温州市/乐清市" in summary and "符合" in summary
-        assert "120人" in summary and "5000万元" in summary  # empty number boxes do not override the sentence
-        assert first.locator(".pqa-status").inner_text() in ("符合", "可能符合")
-        assert first.locator("li").count() >= 1 and "✓" in first.inner_text()
-        with page.expect_download() as info:
-            page.locator("#pqa-match-csv").click()
-        data = Path(info.value.path()).read_bytes()
-        assert data.startswith(b"\xef\xbb\xbf") and "状态" in data.decode("utf-8-sig").splitlines()[0]
-        page.screenshot(path=str(ARTIFACTS / "ui-match.png"), full_page=True)
-        assert outside == [], f"the page fetched outside resources: {outside}"
+    page.get_by_role("tab", name="政策找人").click()
+    page.locator("#pqa-profile-text textarea").fill("乐清的一家制造业企业，120人，年营收5000万元，成立3年，专精特新")
+    page.locator("#pqa-match-run").click()
+    first = page.locator("#pqa-matches article.pqa-match").first
+    first.wait_for(timeout=60_000)
+    summary = page.locator("#pqa-matches .pqa-match-summary").inner_text()
+    assert "浙江省/温州市/乐清市" in summary and "符合" in summary
+    assert "120人" in summary and "5000万元" in summary  # empty number boxes do not override the sentence
+    assert first.locator(".pqa-status").inner_text() in ("符合", "可能符合")
+    assert first.locator("li").count() >= 1 and "✓" in first.inner_text()
+    with page.expect_download() as info:
+        page.locator("#pqa-match-csv").click()
+    data = Path(info.value.path()).read_bytes()
+    assert data.startswith(b"\xef\xbb\xbf") and "状态" in data.decode("utf-8-sig").splitlines()[0]
+    page.screenshot(path=str(ARTIFACTS / "ui-match.png"), full_page=True)
+    page.context.close()  # the app is shared with other tests: end this page's open streams now
+    assert outside == [], f"the page fetched outside resources: {outside}"

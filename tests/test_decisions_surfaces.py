@@ -4,44 +4,43 @@ from __future__ import annotations
 
 import csv
 import io
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from assistant import cli
 from assistant.core.schema import Citation
-from assistant.decisions.matching import ConditionCheck, MatchResult, MeasureMatch
-from assistant.decisions.profiles import Profile, ProfileError
+from assistant.decisions.eligibility import ConditionCheck, MatchResult, MeasureMatch, Profile, ProfileError
 from assistant.settings import PROJECT_ROOT, Settings
 from assistant.ui.match_tab import profile_from_form, render_matches
 
 
-def run_cli(settings: Settings, *args: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "POLICY_QA_INDEX_DIR": str(settings.index_dir)}
-    return subprocess.run(
-        [sys.executable, "-m", "assistant.cli", *args], cwd=PROJECT_ROOT, env=env, capture_output=True, text=True,
-        timeout=300,
-    )  # fmt: skip
+def run_cli(settings: Settings, capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    """``policy-qa args`` in-process on ``settings``: (exit code, stdout, stderr)."""
+    capsys.readouterr()
+    code = cli.main(list(args), settings=settings)
+    out, err = capsys.readouterr()
+    return code, out, err
 
 
-@pytest.mark.slow
-def test_match_cli_writes_an_excel_ready_csv_and_markdown(corpus_index: Settings, tmp_path: Path) -> None:
+def test_match_cli_writes_an_excel_ready_csv_and_markdown(
+    corpus_index: Settings, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     out = tmp_path / "m.csv"
-    proc = run_cli(corpus_index, "match", str(PROJECT_ROOT / "examples" / "profile.toml"), "--format", "csv", "-o", str(out))
-    assert proc.returncode == 0, proc.stderr[-2000:]
+    profile = str(PROJECT_ROOT / "examples" / "profile.toml")
+    code, stdout, stderr = run_cli(corpus_index, capsys, "match", profile, "--format", "csv", "-o", str(out))
+    assert code == 0, stderr[-2000:]
+    assert stdout == f"已写入 {out}\n"
     raw = out.read_bytes()
     assert raw.startswith(b"\xef\xbb\xbf")
     rows = list(csv.reader(io.StringIO(raw.decode("utf-8-sig"))))
     assert rows[0][:3] == ["序号", "状态", "范围"] and len(rows) > 1
     assert {r[1] for r in rows[1:]} <= {"符合", "可能符合"}
-    proc = run_cli(corpus_index, "match", "--text", "聊城的一家软件企业，30人，年营收800万元")
-    assert proc.returncode == 0 and "聊城" in proc.stdout and "出处" in proc.stdout
-    assert "乐清" not in proc.stdout.split("共")[1].split("###")[0]  # no other city's documents
+    code, stdout, _ = run_cli(corpus_index, capsys, "match", "--text", "聊城的一家软件企业，30人，年营收800万元")
+    assert code == 0 and "聊城" in stdout and "出处" in stdout
+    assert "乐清" not in stdout.split("共")[1].split("###")[0]  # no other city's documents
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize(
     ("args", "message"),
     [
@@ -49,9 +48,11 @@ def test_match_cli_writes_an_excel_ready_csv_and_markdown(corpus_index: Settings
         (("match", "/nonexistent/p.toml"), "找不到企业画像文件"),
     ],
 )
-def test_match_cli_bad_input_is_named(corpus_index: Settings, args: tuple, message: str) -> None:
-    proc = run_cli(corpus_index, *args)
-    assert proc.returncode == 2 and message in proc.stderr and "Traceback" not in proc.stderr
+def test_match_cli_bad_input_is_named(
+    corpus_index: Settings, capsys: pytest.CaptureFixture[str], args: tuple, message: str
+) -> None:
+    code, _, stderr = run_cli(corpus_index, capsys, *args)
+    assert code == 2 and message in stderr and "Traceback" not in stderr
 
 
 def test_bad_toml_profile_is_named(tmp_path: Path) -> None:

@@ -38,7 +38,7 @@ COMPARISONS = ROOT / "eval" / "comparisons.jsonl"
 PROFILES = ROOT / "eval" / "profiles.jsonl"
 
 
-# --- fakes mimicking assistant.decisions.comparing / assistant.decisions.matching -----------------------------------
+# --- fakes mimicking assistant.decisions.comparing / assistant.decisions.eligibility --------------------------------
 
 
 @dataclass

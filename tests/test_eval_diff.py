@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from eval_fakes import FakePipeline, passage, result
+
 import eval.__main__ as cli
 from eval.dataset import Question
-from eval.fakes import FakePipeline, passage, result
 from eval.report import write_run
 from eval.runner import run_pipelines
 

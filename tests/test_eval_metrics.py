@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from eval_fakes import passage, result
 
 from eval.dataset import Question
-from eval.fakes import passage, result
 from eval.metrics import (
     METRIC_KEYS,
     evidence_rank,

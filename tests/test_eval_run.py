@@ -6,13 +6,13 @@ import json
 from pathlib import Path
 
 import pytest
+from eval_fakes import FakePipeline, passage, result
 from llama_index.core.base.response.schema import Response
 
 import eval.__main__ as cli
 import eval.pipelines
 from eval.bench import bench_table, ratios
 from eval.dataset import Question, load_questions
-from eval.fakes import FakePipeline, passage, result
 from eval.gate import ThresholdsError, check_gate, load_thresholds
 from eval.metrics import METRIC_KEYS
 from eval.pipelines import BM25Retriever, ProductPipeline
@@ -84,6 +84,12 @@ def qfile(tmp_path: Path) -> Path:
 
 def use_fakes(monkeypatch: pytest.MonkeyPatch, *pipelines: FakePipeline) -> None:
     monkeypatch.setattr(eval.pipelines, "build_pipelines", lambda names, settings: list(pipelines))
+
+
+@pytest.fixture(autouse=True)
+def _no_default_index(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A run with fake pipelines reads no index: not the checkout's .policy_qa, whatever state it is in."""
+    monkeypatch.setenv("POLICY_QA_INDEX_DIR", str(tmp_path / "no-index"))
 
 
 def test_run_writes_every_file(tmp_path: Path, qfile: Path, monkeypatch, capsys) -> None:

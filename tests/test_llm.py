@@ -13,6 +13,7 @@ from llama_index.core.schema import NodeWithScore, TextNode
 from openai_server import FakeOpenAIServer, Reply
 
 from assistant.core.schema import CHUNK_METADATA_KEYS, REFUSAL, Answer, Citation
+from assistant.qa.context import AnswerContext
 from assistant.qa.llm_answerer import LLMAnswerer, fit_passages, judge_faithfulness
 from assistant.qa.llm_client import ChatClient, LLMError, condense_question
 from assistant.qa.prompts import PromptError, load_prompt, neutralise
@@ -61,7 +62,7 @@ class FakeFallback:
     def __init__(self) -> None:
         self.calls: list[str] = []
 
-    def answer(self, question: str, passages: list[NodeWithScore], **context: object) -> Answer:
+    def answer(self, question: str, passages: list[NodeWithScore], context: AnswerContext | None = None) -> Answer:
         self.calls.append(question)
         return Answer(
             text="离线摘录：最高10万元[1]。",
@@ -72,9 +73,9 @@ class FakeFallback:
         )
 
     def stream(
-        self, question: str, passages: list[NodeWithScore], **context: object
+        self, question: str, passages: list[NodeWithScore], context: AnswerContext | None = None
     ) -> Iterator[str | Answer]:
-        ans = self.answer(question, passages, **context)
+        ans = self.answer(question, passages, context)
         yield ans.text
         yield ans
 

@@ -1,4 +1,8 @@
-"""The eligibility check ("政策找人"): measures of the corpus for one enterprise, conditions checked and cited."""
+"""The eligibility check ("政策找人") over the whole corpus: places and scopes, sorting, citations, rendering.
+
+Each rule on its own (measure sentences, conditions, condition checks) is tested without an index in
+tests/test_eligibility_rules.py; here the corpus is the point.
+"""
 
 from __future__ import annotations
 
@@ -6,14 +10,11 @@ import csv
 import io
 import json
 import re
-import time
 
 import pytest
 
 from assistant.core.text import search_form
-from assistant.decisions.matching import MatchResult, MeasureMatch, match
-from assistant.decisions.measures import is_measure, measures_for, read_conditions
-from assistant.decisions.profiles import Profile
+from assistant.decisions.eligibility import MatchResult, MeasureMatch, Profile, match, measures_for
 
 YUEQING_RISING = {
     "location": "乐清",
@@ -42,42 +43,6 @@ def _condition(m: MeasureMatch, word: str):
     return next(c for c in m.conditions if word in c.text)
 
 
-# -- rules on sentences (no index) ---------------------------------------------------------------------------
-
-
-def test_measure_sentences_grant_something_to_enterprises() -> None:
-    assert is_measure("对首次“小升规”企业首年奖励20万元,后两年销售额保持增长的奖励10万元。")
-    assert is_measure("降低中小企业担保费率，健全财政对融资担保降费奖补和风险补偿的支持机制。")
-    assert not is_measure("到2025年,新增中小微企业10万家;规上工业企业突破1万家。")  # a target
-    assert not is_measure("（一）加强组织领导。发挥领导小组作用,实行季度例会制度。")  # administration
-    assert not is_measure("对服务机构向小微企业提供的各类服务项目最高给予20万元补助。")  # not to a firm
-    assert not is_measure(
-        "对严重失信、长期违约、恶意拖欠的企业,要公开曝光,取消已有的荣誉和补贴。"
-    )  # a sanction
-
-
-def test_conditions_read_from_a_sentence() -> None:
-    conds = read_conditions(search_form("对年销售收入达到5000万元以上的规模以上陶瓷企业,给予奖补"))
-    by_kind = {c.kind: c for c in conds}
-    assert by_kind["revenue"].low == 5000 and by_kind["revenue"].high is None
-    assert by_kind["qualification"].key == "规上"
-    assert by_kind["industry"].key == "陶瓷"
-    upper = read_conditions("支持各地对销售收入500万元以下企业给予综合扶持")[0]
-    assert (upper.kind, upper.low, upper.high) == ("revenue", None, 500)
-    tax = read_conditions("对纳税信用A级企业给予信用贷款")
-    assert any(c.kind == "tax_credit" and c.grades == ("A",) for c in tax)
-    tax_b = next(c for c in read_conditions("纳税信用B级以上的企业") if c.kind == "tax_credit")
-    assert tax_b.grades == ("A", "B")
-
-
-def test_listed_beneficiaries_are_alternatives() -> None:
-    conds = read_conditions(
-        "为符合条件的新注册企业、“小升规”企业分别提供100万元、1000万元信用贷款基础授信额度"
-    )
-    group = next(c for c in conds if c.members)
-    assert {m.key for m in group.members} == {"新注册", "小升规"}
-
-
 # -- the check against the corpus ------------------------------------------------------------------------------
 
 
@@ -101,26 +66,6 @@ def test_a_liaocheng_firm_never_gets_wenzhou_or_yueqing_measures(engine) -> None
     assert {m.scope for m in result.measures} <= {"本地", "全国典型做法"}
     local = _find(result, "liaocheng", "新增规上企业")
     assert "市工业和信息化局" in local.department  # （牵头单位：…）
-
-
-def test_high_tech_condition_met_not_met_or_unknown(engine) -> None:
-    base = {"location": "乐清", "industry": "制造业", "employees": 80, "revenue": 3000}
-    statuses = {}
-    for quals, expected in (
-        (["新升规", "高新技术企业"], "met"),
-        (["新升规", "非高新技术企业"], "not_met"),
-        (["新升规"], "unknown"),
-    ):
-        result = match({**base, "qualifications": quals}, engine=engine, include_unmet=True)
-        m = _find(result, "wenzhou", "高新技术企业", "再奖励10万元")
-        statuses[expected] = (_condition(m, "高新技术企业").status, m.status)
-        shown = match({**base, "qualifications": quals}, engine=engine)
-        assert (m.measure_id in {x.measure_id for x in shown.measures}) == (expected != "not_met")
-    assert statuses == {
-        "met": ("met", "符合"),
-        "not_met": ("not_met", "不符合"),
-        "unknown": ("unknown", "可能符合"),
-    }
 
 
 def test_a_place_outside_the_corpus_gets_only_national_practices(engine) -> None:
@@ -183,20 +128,6 @@ def test_a_large_firm_fails_sme_measures_shown_only_with_include_unmet(engine) -
     assert failed and not any(m.status == "不符合" for m in shown.measures)
     size = next(c for m in failed for c in m.conditions if c.kind == "size" and c.status == "not_met")
     assert "大型" in size.reason
-
-
-def test_numeric_thresholds_revenue_and_employees(engine) -> None:
-    firm = {"location": "朔州", "industry": "陶瓷", "employees": 600, "revenue": 6000, "plans": ["融资"]}
-    m = _find(match(firm, engine=engine), "shuozhou", "陶瓷企业", "贴息")
-    assert {c.kind: c.status for c in m.conditions if c.kind in ("revenue", "employees", "industry")} == {
-        "revenue": "met",
-        "employees": "met",
-        "industry": "met",
-    }
-    assert m.status == "符合"
-    small = match({**firm, "revenue": 3000}, engine=engine, include_unmet=True)
-    m2 = _find(small, "shuozhou", "陶瓷企业", "贴息")
-    assert _condition(m2, "销售收入").status == "not_met" and m2.status == "不符合"
 
 
 def test_a_sentence_profile_is_parsed_with_the_corpus_places(engine) -> None:
@@ -271,48 +202,7 @@ def test_every_measure_names_a_benefit_or_is_an_honest_blank(rising: MatchResult
         assert all(n in search_form(m.text) for n in numbers)  # no invented amounts
 
 
-def test_match_is_fast_once_the_build_is_read(engine) -> None:
-    match(YUEQING_RISING, engine=engine)
-    started = time.perf_counter()
-    for location in ("乐清", "聊城", "杭州", "朔州"):
-        match({**YUEQING_RISING, "location": location}, engine=engine)
-    assert time.perf_counter() - started < 1.0
-
-
-# -- support measures, practices, alternatives, completeness ------------------------------------------------
-
-
-def test_support_and_service_measures_name_the_firm_without_a_grant_word() -> None:
-    assert is_measure("支持中小微企业自建或者并购研发机构,购置先进实验设备。")
-    assert is_measure("通过知识产权保护直通车,为“专精特新”中小企业提供优先审查和快速预审。")
-    assert is_measure("对小微企业、初创型企业实施包容审慎监管。")
-    assert is_measure("个体工商户转型升级为企业且投资主体不变的,可以采取“直接变更”办理登记。")
-    assert is_measure("将外贸企业汇率避险担保比例从5%提高至8%。")
-    assert is_measure("支持在园区建设集中煤气供应站,降低陶瓷企业用气成本。")  # whose cost is lowered
-    assert not is_measure("支持金融机构开展存货、设备等动产质押融资。")  # support to a bank
-    assert not is_measure("鼓励发展创业投资。")  # names no firm
-    assert not is_measure("对服务机构向小微企业提供的各类服务项目最高给予20万元补助。")
-    assert not is_measure("对违规企业实施处罚。")  # a sanction, not a treatment
-    assert not is_measure("2023年支持3家民营企业申报省科技领军企业。")  # a work target
-
-
-def test_a_target_appended_to_a_measure_is_cut_off(engine) -> None:
-    result = match({"location": "温州市瓯海区", "qualifications": ["专精特新"]}, engine=engine)
-    m = _find(result, "wenzhou", "专精特新中小企业纳入")
-    assert "力争" not in search_form(m.text) and "2025" not in m.text
-
-
-def test_words_written_together_are_one_alternative() -> None:
-    group = next(c for c in read_conditions("对小微企业、科技型初创企业实施普惠性税收免除") if c.members)
-    young_tech = next(m for m in group.members if m.key == "all")
-    assert {m.kind for m in young_tech.members} == {"industry", "age"}
-    assert not any(c.kind == "age" for c in read_conditions("对小微企业、科技型初创企业实施税收免除"))
-
-
-def test_an_older_small_firm_meets_the_small_firm_alternative(engine) -> None:
-    firm = {"location": "朔州", "industry": "制造业", "employees": 40, "revenue": 1500, "age_years": 5}
-    m = _find(match(firm, engine=engine), "shuozhou", "科技型初创企业", "税收免除")
-    assert m.status == "符合"
+# -- typical practices ---------------------------------------------------------------------------------------
 
 
 def test_every_typical_practice_is_one_measure_and_examples_follow_the_profile(engine) -> None:
@@ -329,30 +219,3 @@ def test_every_typical_practice_is_one_measure_and_examples_follow_the_profile(e
     assert any("专利权质押" in m.text for m in borrower.measures)
     everything = match({"location": "深圳"}, engine=engine)  # nothing to judge relevance on: all practices
     assert len(everything.measures) > len(borrower.measures)
-
-
-def test_an_industry_practice_fails_a_firm_of_another_stated_industry(engine) -> None:
-    maker = match({"location": "深圳", "industry": "电子信息", "plans": ["融资"]}, engine=engine, include_unmet=True)
-    m = _find(maker, "ndrc", "民宿经营权抵押贷款")
-    assert m.status == "不符合" and any(c.kind == "industry" and c.status == "not_met" for c in m.conditions)
-
-
-def test_a_retail_firm_is_not_an_advanced_manufacturer(engine) -> None:
-    shop = {"location": "乐清", "industry": "零售", "employees": 5}
-    m = _find(match(shop, engine=engine, include_unmet=True), "yueqing", "先进制造业企业")
-    assert m.status == "不符合"
-
-
-def test_complete_qualifications_turn_unknown_into_not_met(engine) -> None:
-    base = {"location": "乐清", "industry": "制造业", "employees": 80, "revenue": 3000, "qualifications": ["新升规"]}
-    partial = match(base, engine=engine, include_unmet=True)
-    complete = match({**base, "qualifications_complete": True}, engine=engine, include_unmet=True)
-    m1 = _find(partial, "wenzhou", "高新技术企业", "再奖励10万元")
-    m2 = _find(complete, "wenzhou", "高新技术企业", "再奖励10万元")
-    assert _condition(m1, "高新技术企业").status == "unknown"
-    c2 = _condition(m2, "高新技术企业")
-    assert c2.status == "not_met" and "列出的资质中没有高新技术企业" in c2.reason
-    assert m2.status == "不符合" and _condition(m2, "小升规").status == "met"  # 新升规 still meets 小升规
-    giant = match({**base, "qualifications": ["小巨人"], "qualifications_complete": True}, engine=engine)
-    implied = [c for m in giant.measures for c in m.conditions if c.text.strip("“”") == "专精特新"]
-    assert implied and all(c.status == "met" for c in implied)  # implied by 小巨人, not missing

@@ -7,8 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant.decisions.profiles import Profile, ProfileError
-from assistant.decisions.vocabulary import SIZE_CLASSES
+from assistant.decisions.eligibility import SIZE_CLASSES, Profile, ProfileError
 
 EXAMPLE = "我们是乐清的一家制造业企业，120人，年营收5000万元，成立3年，专精特新，纳税信用A级，计划明年上市"
 
@@ -96,9 +95,43 @@ def test_from_dict_errors_name_the_field(data: object, words: str) -> None:
     assert words in str(err.value)
 
 
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"employees": -5}, "员工人数（employees） 不能为负数：-5。"),
+        ({"revenue": -1.0}, "年营业收入（revenue，万元） 不能为负数：-1。"),
+        ({"employees": "-3"}, "员工人数（employees） 不能为负数：-3。"),
+        ({"age_years": "三年半"}, "成立年限（age_years，年） 必须是数字，收到的是“三年半”。"),
+        ({"employees": 12.5}, "员工人数（employees） 必须是整数，收到的是 12.5。"),
+        ({"employees": True}, "员工人数（employees） 必须是数字，收到的是 True。"),
+        ({"employees": float("nan")}, "员工人数（employees） 必须是数字，收到的是 nan。"),
+        ({"revenue": [1]}, "年营业收入（revenue，万元） 必须是数字，收到的是 [1]。"),
+        ({"tax_credit": "E"}, "纳税信用等级（tax_credit） 只能是 A、B、M、C、D 之一，收到的是“E”。"),
+        ({"ownership": "集体"}, "所有制（ownership） 只能是 民营、国有、外资 之一，收到的是“集体”。"),
+        ({"ownership": 1}, "所有制（ownership） 必须是文本，收到的是 int。"),
+        ({"qualifications": 5}, "资质（qualifications） 必须是文本列表，收到的是 int。"),
+        ({"qualifications": [1]}, "资质（qualifications） 的每一项必须是文本，收到的是 1。"),
+        ({"qualifications_complete": 3}, "资质已列全（qualifications_complete） 必须是 true 或 false，收到的是 3。"),
+        ({"所在地": "乐清", "location": "温州"}, "字段 所在地（location） 重复出现。"),
+        # several fields wrong: the first in the order the fields are read is reported
+        ({"qualifications": 5, "ownership": "集体", "employees": -1}, "员工人数（employees） 不能为负数：-1。"),
+        ({"qualifications": 5, "ownership": "集体"}, "所有制（ownership） 只能是 民营、国有、外资 之一，收到的是“集体”。"),
+    ],
+)
+def test_error_messages_are_the_ones_users_read(data: dict, message: str) -> None:
+    with pytest.raises(ProfileError) as err:
+        Profile.from_dict(data)
+    assert str(err.value) == message
+
+
 def test_direct_construction_is_validated_too() -> None:
     with pytest.raises(ProfileError, match="不能为负数"):
         Profile(employees=-1)
+    with pytest.raises(TypeError, match="size"):  # a programming error, as for any class
+        Profile(size=3)  # type: ignore[call-arg]
+    assert Profile(location=" ", qualifications=[], employees="") == Profile() and Profile().is_empty()
+    p = Profile(employees="120人", revenue="5000万元", qualifications="规上、非高新技术企业", tax_credit="b级")
+    assert (p.employees, p.revenue, p.qualifications, p.tax_credit) == (120, 5000.0, ["规上", "非高新技术企业"], "B")
 
 
 def test_from_toml(tmp_path: Path) -> None:
@@ -200,11 +233,11 @@ def test_sentence_rules_stay_linear_on_hostile_text(unit: str) -> None:
     no length cap, so they must stay linear: 200 000 characters in well under the generous limit (the cap
     stops long input earlier, and jieba's place tagging, linear but slower, only ever sees capped text)."""
     from assistant.core.text import search_form
-    from assistant.decisions.profiles import _read_rules
+    from assistant.decisions.eligibility.profile_text import read_rules
 
     for chars, limit in ((2000, 0.2), (200_000, 2.0)):  # the short run first: a regression fails fast
         text = search_form(unit * (chars // len(unit)))
         start = time.perf_counter()
-        _read_rules(text)
+        read_rules(text)
         elapsed = time.perf_counter() - start
         assert elapsed < limit, f"{unit!r} x {len(text)}: {elapsed:.2f}s"

@@ -13,6 +13,7 @@ from llama_index.core.schema import NodeWithScore
 from pydantic import SecretStr
 
 from assistant.core.schema import REFUSAL, RELATED_HEADING, Answer, Citation
+from assistant.qa.context import AnswerContext
 from assistant.qa.engine import PolicyQueryEngine
 from assistant.qa.extractive import refusal, year_mismatch, year_notice
 from assistant.settings import Settings
@@ -54,10 +55,12 @@ def test_streaming_and_any_answerer_get_them_too(engine: PolicyQueryEngine) -> N
     class Declines:  # an LLM answerer that finds nothing to say
         name = "llm"
 
-        def answer(self, question: str, passages: list[NodeWithScore], **context: object) -> Answer:
+        def answer(self, question: str, passages: list[NodeWithScore], context: AnswerContext | None = None) -> Answer:
             return refusal()
 
-        def stream(self, question: str, passages: list[NodeWithScore], **context: object) -> Iterator[str | Answer]:
+        def stream(
+            self, question: str, passages: list[NodeWithScore], context: AnswerContext | None = None
+        ) -> Iterator[str | Answer]:
             yield refusal()
 
     other = PolicyQueryEngine(engine.retriever, Declines(), engine.settings)

@@ -7,22 +7,19 @@ from __future__ import annotations
 import logging
 import os
 import shutil
-import subprocess
 import threading
-from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 import assistant
+from assistant import cli
 from assistant.core.schema import REFUSAL
 from assistant.settings import PROJECT_ROOT, Settings
 from eval.load import (
     LoadConfigError,
     check_loopback_url,
-    launched_app,
     run_load,
     select_questions,
 )
@@ -30,7 +27,6 @@ from eval.load import (
     main as load_main,
 )
 
-PYTHON = PROJECT_ROOT / ".venv" / "bin" / "python"
 NORMAL_QUESTION = "温州对首次小升规企业奖励多少？"
 LONG_QUESTION = (NORMAL_QUESTION + " " + "subsidy " * 12_500)[:100_000]
 
@@ -154,61 +150,66 @@ def test_unknown_filter_values_raise_in_the_api(corpus_index: Settings) -> None:
         assert name in str(info.value) and "可选" in str(info.value)
 
 
-# -- the CLI ------------------------------------------------------------------------------------------
+# -- the CLI: in-process through ``cli.main`` (the real process: test_cli_smoke.py) ---------------------------------
 
 
-def run_cli(args: list[str], index_dir: Path, timeout: float = 180) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "POLICY_QA_INDEX_DIR": str(index_dir), "POLICY_QA_ANSWERER": "extractive"}
-    env.pop("OPENAI_API_KEY", None)
-    return subprocess.run(
-        [str(PYTHON), "-m", "assistant.cli", *args],
-        cwd=PROJECT_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        encoding="utf-8",
-        errors="replace",
-        timeout=timeout,
-    )
+@dataclass(frozen=True)
+class CliRun:
+    returncode: int
+    stdout: str
+    stderr: str
 
 
-def assert_no_traceback(proc: subprocess.CompletedProcess[str]) -> None:
+def run_cli(args: list[str], settings: Settings, capsys: pytest.CaptureFixture[str]) -> CliRun:
+    """``policy-qa args`` in this process on ``settings`` (extractive answerer, no OpenAI key)."""
+    capsys.readouterr()
+    code = cli.main(args, settings=settings)
+    out, err = capsys.readouterr()
+    return CliRun(code, out, err)
+
+
+def assert_no_traceback(proc: CliRun) -> None:
     assert "Traceback" not in proc.stderr and "Traceback" not in proc.stdout, proc.stderr[-2000:]
 
 
-@pytest.mark.slow
-def test_bad_input_through_the_cli(corpus_index: Settings) -> None:
-    cases = [b for b in BAD_INPUTS if b.cli]
+@pytest.mark.parametrize("bad", [b for b in BAD_INPUTS if b.cli], ids=[b.id for b in BAD_INPUTS if b.cli])
+def test_bad_input_through_the_cli(corpus_index: Settings, bad: BadInput, capsys: pytest.CaptureFixture[str]) -> None:
     # "--" ends the options: a question may start with "-" (the SQL-looking one does not, but users' may)
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        procs = list(pool.map(lambda b: run_cli(["ask", "--", b.text], corpus_index.index_dir), cases))
-    failures = []
-    for bad, proc in zip(cases, procs, strict=True):
-        try:
-            assert_no_traceback(proc)
-            if bad.expect == "invalid":
-                assert proc.returncode == 2, f"exit {proc.returncode}"
-                assert proc.stderr.startswith("错误：") and bad.message in proc.stderr
-                assert_clear(proc.stderr, limit=300)
-            else:
-                assert proc.returncode == 0, f"exit {proc.returncode}: {proc.stderr[-500:]}"
-                assert_answer_or_refusal(proc.stdout.split("\n\n来源：")[0].split("\n\n提示：")[0])
-                if bad.id == "long_100k":
-                    assert "问题过长" in proc.stdout
-        except AssertionError as exc:
-            failures.append(f"{bad.id}: {exc}")
-    assert not failures, "\n".join(failures)
+    proc = run_cli(["ask", "--", bad.text], corpus_index, capsys)
+    assert_no_traceback(proc)
+    if bad.expect == "invalid":
+        assert proc.returncode == 2, f"exit {proc.returncode}"
+        assert proc.stderr.startswith("错误：") and bad.message in proc.stderr
+        assert_clear(proc.stderr, limit=300)
+    else:
+        assert proc.returncode == 0, f"exit {proc.returncode}: {proc.stderr[-500:]}"
+        assert_answer_or_refusal(proc.stdout.split("\n\n来源：")[0].split("\n\n提示：")[0])
+        if bad.id == "long_100k":
+            assert "问题过长" in proc.stdout
 
 
-@pytest.mark.slow
-def test_unknown_filter_values_are_a_cli_usage_error(corpus_index: Settings) -> None:
+def test_unknown_filter_values_are_a_cli_usage_error(
+    corpus_index: Settings, capsys: pytest.CaptureFixture[str]
+) -> None:
     for flag, value in (("--jurisdiction", "火星市"), ("--document", "不存在的文件")):
-        proc = run_cli(["ask", NORMAL_QUESTION, flag, value], corpus_index.index_dir)
+        proc = run_cli(["ask", NORMAL_QUESTION, flag, value], corpus_index, capsys)
         assert_no_traceback(proc)
         assert proc.returncode == 2 and value in proc.stderr and proc.stdout == ""
-    proc = run_cli(["ask", NORMAL_QUESTION], corpus_index.index_dir)  # and a normal question still works
+    proc = run_cli(["ask", NORMAL_QUESTION], corpus_index, capsys)  # and a normal question still works
     assert proc.returncode == 0
     assert_normal_answer(proc.stdout.split("\n\n来源：")[0])
+
+
+def test_the_cli_in_process_leaves_logging_as_it_found_it(
+    corpus_index: Settings, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``cli.main`` may run many times in one process: the root logger's level, handlers, their levels and
+    filters are back as they were after each call (before: -v left INFO and a redacting filter behind)."""
+    root = logging.getLogger()
+    before = (root.level, list(root.handlers), [(h.level, list(h.filters)) for h in root.handlers])
+    for _ in range(2):
+        assert run_cli(["-v", "ask", "--", " "], corpus_index, capsys).returncode == 2
+        assert (root.level, list(root.handlers), [(h.level, list(h.filters)) for h in root.handlers]) == before
 
 
 def _corrupt_meta(index_dir: Path) -> None:
@@ -230,13 +231,14 @@ def _missing_bm25(index_dir: Path) -> None:
     shutil.rmtree(index_dir / "builds" / current / "bm25")
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("damage", [_corrupt_meta, _corrupt_chunks, _missing_build, _missing_bm25])
-def test_corrupt_index_is_a_clear_cli_error(corpus_index: Settings, tmp_path: Path, damage) -> None:
+def test_corrupt_index_is_a_clear_cli_error(
+    corpus_index: Settings, tmp_path: Path, damage, capsys: pytest.CaptureFixture[str]
+) -> None:
     index_dir = tmp_path / "damaged-index"
     shutil.copytree(corpus_index.index_dir, index_dir, ignore=shutil.ignore_patterns(".build.lock"))
     damage(index_dir)
-    proc = run_cli(["ask", NORMAL_QUESTION], index_dir)
+    proc = run_cli(["--index-dir", str(index_dir), "ask", NORMAL_QUESTION], corpus_index, capsys)
     assert_no_traceback(proc)
     assert proc.returncode == 1, (proc.returncode, proc.stderr[-1000:])
     assert str(index_dir) in proc.stderr and "policy-qa index --rebuild" in proc.stderr
@@ -311,13 +313,6 @@ def test_answers_stay_identical_while_reindexing(small_settings: Settings) -> No
 
 
 # -- the UI ------------------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def real_app_url(corpus_index: Settings) -> Iterator[str]:
-    """The chat UI with the real engine factory on the session corpus index, on loopback."""
-    with launched_app(corpus_index) as url:
-        yield url
 
 
 def _client(url: str):

@@ -1,6 +1,6 @@
 """The server process and its edge (issue #16 rows 3, 9, 10, 12): the real app on loopback, real HTTP.
 
-``policy-qa serve`` / ``ui`` run as a user would (a subprocess started from another folder); the edge
+``policy-qa ui`` runs in-process through ``cli.main`` (``serve`` in a real process: test_cli_smoke.py); the edge
 checks (login throttling, nothing before login, Host, Origin, body size) run against ``serving`` with the
 fake chat engine; log redaction runs the real ``openai`` client against the loopback stub.
 """
@@ -9,17 +9,16 @@ from __future__ import annotations
 
 import io
 import logging
-import os
 import socket
-import subprocess
-import sys
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 from openai_server import FakeOpenAIServer
+from pydantic import SecretStr
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -34,7 +33,6 @@ from assistant.server.logs import RedactingFilter, configure_logging, redact
 from assistant.server.ui_guard import LoginLimiter
 from assistant.settings import Settings
 
-VENV_BIN = Path(sys.executable).parent
 AUTH = ("alice", "s3cret")
 DOC_IDS = [d.doc_id for d in DOCUMENTS]  # wz-xsg, hz-xsg, evil
 PLACES = ["温州市", "杭州市"]
@@ -73,40 +71,63 @@ def open_url(fake_filters: None) -> Iterator[str]:  # noqa: F811
 # -- row 3: `policy-qa serve` / `ui` as documented -----------------------------------------------------
 
 
-def _wait_for(url: str, proc: subprocess.Popen, deadline: float) -> httpx.Response:
+def _wait_for(url: str, ended: Callable[[], str | None], deadline: float) -> httpx.Response:
+    """GET ``url`` once the server listens; fails when ``ended()`` reports that the server stopped."""
     while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            out, err = proc.communicate()
-            pytest.fail(f"server exited with {proc.returncode}:\n{out}\n{err}")
+        if (why := ended()) is not None:
+            pytest.fail(why)
         try:
             return httpx.get(url, timeout=5)
         except httpx.TransportError:
-            time.sleep(0.5)
+            time.sleep(0.1)
     pytest.fail(f"{url} did not answer within the deadline")
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("command", ["serve", "ui"])
-def test_policy_qa_serve_starts_as_documented(command: str, corpus_index: Settings, tmp_path: Path) -> None:
-    """Before: `ui` imported the repo-root ui.py (ModuleNotFoundError elsewhere), rejected --port/--auth;
-    `serve` did not exist."""
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("POLICY_QA_", "OPENAI_"))}
-    env |= {"POLICY_QA_INDEX_DIR": str(corpus_index.index_dir), "POLICY_QA_ANSWERER": "extractive"}
-    args = [str(VENV_BIN / "policy-qa"), command, "--port", str(port), "--auth", "alice:s3cret", "--no-warmup"]
-    proc = subprocess.Popen(args, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+def _check_served_app(port: int) -> None:
+    """What ``policy-qa serve --auth`` serves: the login page, nothing before login, /v1 and /docs."""
+    assert httpx.get(f"http://127.0.0.1:{port}/config", timeout=10).status_code == 401
+    if API_PRESENT:
+        models = httpx.get(f"http://127.0.0.1:{port}/v1/models", timeout=10)
+        assert models.status_code == 200 and models.json()["object"] == "list"
+    assert httpx.get(f"http://127.0.0.1:{port}/docs", timeout=10).status_code == 200
+
+
+@pytest.mark.usefixtures("restore_logging")
+def test_policy_qa_ui_is_serve_in_process(
+    corpus_index: Settings, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``policy-qa ui`` (the alias) through ``cli.main`` in this process: the same handler and options as
+    ``serve``, and the real server answers until it is told to stop."""
+    from assistant.server import run
+
+    parser = cli.build_parser(corpus_index)
+    options = ["--port", "1", "--auth", "a:b", "--no-warmup"]
+    as_ui, as_serve = parser.parse_args(["ui", *options]), parser.parse_args(["serve", *options])
+    assert as_ui.func is as_serve.func and vars(as_ui) | {"command": "serve"} == vars(as_serve)
+
+    servers: list[run._Server] = []
+
+    class Recorded(run._Server):  # the real server, remembered so the test can stop it
+        def __init__(self, *args: object, **kwargs: object) -> None:
+            super().__init__(*args, **kwargs)
+            servers.append(self)
+
+    monkeypatch.setattr(run, "_Server", Recorded)
+    port, codes = free_port(), []
+    argv = ["ui", "--port", str(port), "--auth", "alice:s3cret", "--no-warmup"]
+    thread = threading.Thread(target=lambda: codes.append(cli.main(argv, settings=corpus_index)), daemon=True)
+    thread.start()
     try:
-        page = _wait_for(f"http://127.0.0.1:{port}/", proc, time.monotonic() + 60)
-        assert page.status_code == 200 and '"auth_required":true' in page.text  # the login page
-        assert httpx.get(f"http://127.0.0.1:{port}/config", timeout=10).status_code == 401
-        if API_PRESENT:
-            models = httpx.get(f"http://127.0.0.1:{port}/v1/models", timeout=10)
-            assert models.status_code == 200 and models.json()["object"] == "list"
-        assert httpx.get(f"http://127.0.0.1:{port}/docs", timeout=10).status_code == 200
+        ended = lambda: None if thread.is_alive() else f"policy-qa ui returned {codes}"  # noqa: E731
+        page = _wait_for(f"http://127.0.0.1:{port}/", ended, time.monotonic() + 60)
+        assert page.status_code == 200 and '"auth_required":true' in page.text
+        _check_served_app(port)
     finally:
-        proc.terminate()
-        out, _ = proc.communicate(timeout=30)
-    assert f"http://127.0.0.1:{port}/" in out  # the ready line
+        for server in servers:
+            server.should_exit = True
+        thread.join(timeout=30)
+    assert codes == [0] and len(servers) == 1
+    assert f"http://127.0.0.1:{port}/" in capsys.readouterr().out  # the ready line
 
 
 @pytest.mark.usefixtures("restore_logging")
@@ -328,26 +349,25 @@ def test_configure_logging_installs_the_filter_on_root_handlers() -> None:
         root.removeHandler(handler)
 
 
-@pytest.mark.slow
-def test_debug_log_never_shows_url_credentials(corpus_index: Settings, tmp_path: Path) -> None:
-    """Before: with POLICY_QA_LOG_LEVEL=DEBUG the openai client logged http://user:pass@host/... verbatim."""
+@pytest.mark.usefixtures("restore_logging")
+def test_debug_log_never_shows_url_credentials(
+    corpus_index: Settings, caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Before: with POLICY_QA_LOG_LEVEL=DEBUG the openai client logged http://user:pass@host/... verbatim.
+    ``policy-qa ask --answerer llm`` in-process: its logging set-up filters the root handlers (here pytest's)."""
+    question = "温州对首次小升规企业奖励多少？"
     with FakeOpenAIServer() as llm:
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("POLICY_QA_", "OPENAI_"))}
-        env |= {
-            "POLICY_QA_INDEX_DIR": str(corpus_index.index_dir),
-            "POLICY_QA_LOG_LEVEL": "DEBUG",
-            "POLICY_QA_LLM_MAX_RETRIES": "0",
-            "OPENAI_BASE_URL": llm.base_url.replace("http://", "http://bob:pw-S3CRET@"),
-            "OPENAI_API_KEY": "sk-test0123456789abcdef",
-        }
-        question = "温州对首次小升规企业奖励多少？"
-        done = subprocess.run(
-            [str(VENV_BIN / "policy-qa"), "ask", question, "--answerer", "llm"],
-            cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300,
-        )
-        assert llm.requests, f"no request reached the stub:\n{done.stderr[-2000:]}"
-    log = done.stdout + done.stderr
-    assert "DEBUG" in log and "http://***@127.0.0.1" in log  # the lines are there, cleaned
+        settings = corpus_index.model_copy(update={
+            "log_level": "DEBUG",
+            "llm_max_retries": 0,
+            "openai_base_url": llm.base_url.replace("http://", "http://bob:pw-S3CRET@"),
+            "openai_api_key": SecretStr("sk-test0123456789abcdef"),
+        })  # fmt: skip
+        code = cli.main(["ask", question, "--answerer", "llm"], settings=settings)
+        out, err = capsys.readouterr()
+        assert llm.requests, f"no request reached the stub (exit {code}):\n{err[-2000:]}"
+    log = caplog.text + out + err + "\n".join(r.getMessage() for r in caplog.records)
+    assert "DEBUG" in caplog.text and "http://***@127.0.0.1" in log  # the lines are there, cleaned
     assert "pw-S3CRET" not in log and "sk-test0123456789" not in log
 
 

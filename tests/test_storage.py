@@ -147,7 +147,12 @@ def test_feedback_round_trip(history: History) -> None:
 
 
 CHILD_WRITER = """
-import sys
+import sys, types
+# Only the store: a bare ``assistant`` package spares the child the public API's imports (LlamaIndex, jieba),
+# seconds per child that have nothing to do with what these tests check.
+package = types.ModuleType("assistant")
+package.__path__ = [sys.argv[3]]
+sys.modules["assistant"] = package
 from assistant.storage import History, TurnRecord
 history = History(sys.argv[1])
 big = "政策问答" * 25_000  # ~300 KB per turn: a kill most likely lands in the middle of a write
@@ -162,7 +167,7 @@ for i in range(int(sys.argv[2])):
 
 def _child(db_url: str, count: int) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [sys.executable, "-c", CHILD_WRITER, db_url, str(count)],
+        [sys.executable, "-c", CHILD_WRITER, db_url, str(count), str(PROJECT_ROOT / "assistant")],
         cwd=PROJECT_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
 

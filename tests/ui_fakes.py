@@ -209,6 +209,23 @@ def fake_filters() -> Iterator[None]:
 # -- slow engines and the 政策找人 matcher ------------------------------------------------------------------
 
 RELEASE = threading.Event()  # set by tests when they are done with a slow fake, so no worker outlives them
+SLOW_WAITS: list[threading.Event] = []  # one per slow fake call, set when its wait is over
+
+
+def slow_wait(seconds: float) -> None:
+    """Hold the calling worker until ``RELEASE`` (or ``seconds``); recorded in ``SLOW_WAITS``, so a test can
+    tell that a timeout came while the slow work was still held, without measuring time."""
+    over = threading.Event()
+    SLOW_WAITS.append(over)
+    try:
+        RELEASE.wait(seconds)
+    finally:
+        over.set()
+
+
+def slow_waits_over(since: int) -> int:
+    """How many slow waits begun after ``len(SLOW_WAITS) == since`` are over."""
+    return sum(e.is_set() for e in SLOW_WAITS[since:])
 
 
 class SlowChatEngine(FakeChatEngine):
@@ -218,7 +235,7 @@ class SlowChatEngine(FakeChatEngine):
 
     def stream_answer(self, message: str) -> Iterator[str | Answer]:
         if "慢" in message:
-            RELEASE.wait(self.seconds)
+            slow_wait(self.seconds)
         yield from super().stream_answer(message)
 
 
@@ -228,7 +245,7 @@ def slow_factory(settings: Any = None, filters: Any = None) -> SlowChatEngine:
 
 def fake_match(profile: Any, include_unmet: bool) -> Any:
     """A MatchResult with ~20 KB of measures for any profile (what the export files are made of)."""
-    from assistant.decisions.matching import FITS, MAY_FIT, ConditionCheck, MatchResult, MeasureMatch
+    from assistant.decisions.eligibility import FITS, MAY_FIT, ConditionCheck, MatchResult, MeasureMatch
 
     measures = []
     for i in range(20):
@@ -254,5 +271,5 @@ def fake_match(profile: Any, include_unmet: bool) -> Any:
 
 
 def slow_match(profile: Any, include_unmet: bool) -> Any:
-    RELEASE.wait(10.0)
+    slow_wait(10.0)
     return fake_match(profile, include_unmet)

@@ -90,7 +90,7 @@ def restore_history(engine: ChatEngine, pairs: list[tuple[str, str]]) -> None:
         except InvalidQuestionError:  # a turn the UI would have refused never became history
             continue
         standalone = _rewrite(engine, engine.turns[-1], message) if engine.turns else message
-        engine.turns.append(Turn(message, standalone, [], answer))
+        engine.turns.append(Turn(message, standalone, answer))
 
 
 def _rewrite(engine: Any, previous: Any, message: str) -> str:

@@ -90,7 +90,7 @@ def model_not_found(model: str) -> ApiError:
 
 def to_api_error(exc: BaseException, *, question_param: str = "messages") -> ApiError:
     """The answer to give for an exception of the engine, the index or the store."""
-    from assistant.decisions.profiles import ProfileError
+    from assistant.decisions.eligibility import ProfileError
     from assistant.index.layout import IndexCorruptError, IndexMissingError
     from assistant.index.store import StoreUnavailableError
     from assistant.qa.engine import InvalidQuestionError

@@ -134,7 +134,7 @@ class Api:
     def match(
         self, profile: dict[str, Any] | str, include_unmet: bool, as_of: Any = None, validity: Any = None
     ) -> dict[str, Any]:
-        from assistant.decisions.matching import match
+        from assistant.decisions.eligibility import match
 
         engine = self.query_engine()
         return match(profile, engine=engine, include_unmet=include_unmet, as_of=as_of, validity=validity).to_dict()

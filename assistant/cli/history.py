@@ -1,6 +1,6 @@
 """``policy-qa keys create|list|revoke`` and ``policy-qa logs export``: the store from the command line.
 
-Errors follow cli.py: a usage problem raises ``UsageError`` (exit 2); a database that cannot be reached
+Errors follow the other commands: a usage problem raises ``UsageError`` (exit 2); a database that cannot be reached
 prints its address without the password and exits 1.
 """
 
@@ -11,17 +11,22 @@ import functools
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from sqlalchemy.exc import SQLAlchemyError
 
+from assistant.cli.errors import UsageError
+from assistant.settings import Settings
 from assistant.storage.database import database_url, redact, scrub
 from assistant.storage.records import StorageError
 
-Handler = Callable[[argparse.Namespace], int]
+if TYPE_CHECKING:
+    from assistant.storage import History
+
+Handler = Callable[[argparse.Namespace, Settings], int]
 
 
-def add_commands(subparsers: Any) -> None:
+def add_commands(subparsers: argparse._SubParsersAction) -> None:
     """Add ``keys`` and ``logs`` to policy-qa's subcommands."""
     keys = subparsers.add_parser("keys", help="管理 API 密钥（数据库只保存哈希）")
     ksub = keys.add_subparsers(dest="keys_command", required=True)
@@ -48,10 +53,10 @@ def _handled(func: Handler) -> Handler:
     """Database failures become one line naming the database (password hidden), exit 1."""
 
     @functools.wraps(func)
-    def run(args: argparse.Namespace) -> int:
-        url = database_url(_settings(args))
+    def run(args: argparse.Namespace, settings: Settings) -> int:
+        url = database_url(settings)
         try:
-            return func(args)
+            return func(args, settings)
         except StorageError as exc:
             print(f"错误：{exc}", file=sys.stderr)
         except SQLAlchemyError as exc:
@@ -62,40 +67,28 @@ def _handled(func: Handler) -> Handler:
     return run
 
 
-def _settings(args: argparse.Namespace) -> Any:
-    from assistant.cli import _settings as cli_settings
-
-    return cli_settings(args)
-
-
-def _history(args: argparse.Namespace) -> Any:
+def _history(settings: Settings) -> History:
     from assistant.storage import open_history
 
-    return open_history(_settings(args))
-
-
-def _usage_error(message: str) -> Exception:
-    from assistant.cli import UsageError
-
-    return UsageError(message)
+    return open_history(settings)
 
 
 @_handled
-def cmd_keys_create(args: argparse.Namespace) -> int:
+def cmd_keys_create(args: argparse.Namespace, settings: Settings) -> int:
     from assistant.storage.records import KeyNameTakenError
 
     try:
-        secret, info = _history(args).create_key(args.name)
+        secret, info = _history(settings).create_key(args.name)
     except (KeyNameTakenError, ValueError) as exc:
-        raise _usage_error(str(exc)) from None
+        raise UsageError(str(exc)) from None
     print(f"已创建密钥 {info.name}（编号 {info.id}）。请立即保存，它不会再次显示（数据库只保存其哈希）：", file=sys.stderr)
     print(secret)
     return 0
 
 
 @_handled
-def cmd_keys_list(args: argparse.Namespace) -> int:
-    keys = _history(args).list_keys()
+def cmd_keys_list(args: argparse.Namespace, settings: Settings) -> int:
+    keys = _history(settings).list_keys()
     if not keys:
         print("还没有密钥。用 policy-qa keys create 名称 新建。")
         return 0
@@ -107,22 +100,22 @@ def cmd_keys_list(args: argparse.Namespace) -> int:
 
 
 @_handled
-def cmd_keys_revoke(args: argparse.Namespace) -> int:
-    if not _history(args).revoke_key(args.name_or_id):
-        raise _usage_error(f"没有名称或编号为 {args.name_or_id} 的有效密钥；用 policy-qa keys list 查看")
+def cmd_keys_revoke(args: argparse.Namespace, settings: Settings) -> int:
+    if not _history(settings).revoke_key(args.name_or_id):
+        raise UsageError(f"没有名称或编号为 {args.name_or_id} 的有效密钥；用 policy-qa keys list 查看")
     print(f"已吊销密钥 {args.name_or_id}")
     return 0
 
 
 @_handled
-def cmd_logs_export(args: argparse.Namespace) -> int:
+def cmd_logs_export(args: argparse.Namespace, settings: Settings) -> int:
     from assistant.storage.export import WRITERS, parse_since
 
     try:
         since = parse_since(args.since) if args.since else None
     except ValueError as exc:
-        raise _usage_error(str(exc)) from None
-    rows = _history(args).export_rows(since=since, feedback=args.feedback)
+        raise UsageError(str(exc)) from None
+    rows = _history(settings).export_rows(since=since, feedback=args.feedback)
     write = WRITERS[args.format]
     if not args.output:
         write(rows, sys.stdout)
@@ -132,6 +125,6 @@ def cmd_logs_export(args: argparse.Namespace) -> int:
         with path.open("w", encoding="utf-8-sig" if args.format == "csv" else "utf-8", newline="") as out:
             count = write(rows, out)
     except OSError as exc:
-        raise _usage_error(f"无法写入 {path}：{exc.strerror or type(exc).__name__}") from None
+        raise UsageError(f"无法写入 {path}：{exc.strerror or type(exc).__name__}") from None
     print(f"已导出 {count} 条记录到 {path}", file=sys.stderr)
     return 0

@@ -6,11 +6,10 @@ from __future__ import annotations
 
 import calendar
 import re
-import tomllib
 from dataclasses import dataclass
 from datetime import date
-from importlib import resources
 
+from assistant.core.lexicon import table
 from assistant.core.text import search_form, to_simplified
 
 
@@ -22,11 +21,7 @@ class QuestionDate:
     phrase: str
 
 
-def _data() -> dict:
-    return tomllib.loads(resources.files("assistant").joinpath("data/dates.toml").read_text(encoding="utf-8"))
-
-
-_DATA = _data()
+_DATA = table("dates")
 # Compiled at import, at module level: tests/test_patterns.py runs every one of them on hostile text.
 QUESTION_DATES: tuple[tuple[re.Pattern[str], bool], ...] = tuple(
     (re.compile(p["pattern"]), p.get("at", "end") == "end") for p in _DATA.get("question", [])

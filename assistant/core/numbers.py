@@ -11,6 +11,8 @@ import re
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 
+from assistant.core.lexicon import words
+from assistant.core.outline import SENTENCE_MARKER
 from assistant.core.text import to_halfwidth, to_simplified
 
 __all__ = ["canonical_values", "extract_numbers", "unsupported_numbers"]
@@ -23,16 +25,13 @@ _SMALL = {"十": 10, "拾": 10, "百": 100, "佰": 100, "千": 1000, "仟": 1000
 _BIG = {"万": 10**4, "亿": 10**8}
 _CN = "".join(_DIGITS) + "".join(_SMALL) + "".join(_BIG)
 
-# A Chinese numeral only counts as a number before one of these (so 一些, 统一, 十分 are words).
-_UNITS = "小时|分钟|周岁|个月|季度|年|月|日|天|个|家|项|条|元|倍|次|名|人|户|批|所|类|种|周|岁|亩|%"
-# With a bare 一 these are mostly an article ("一项政策", "一家企业"), not a count worth checking.
-_TIME_UNITS = ("小时", "分钟", "周岁", "个月", "季度", "年", "月", "日", "天", "周", "岁", "倍", "%")
-_IDIOMS = ("一次性", "千家万户", "一揽子", "一条龙", "一年四季")
+# A Chinese numeral only counts as a number before one of the units (so 一些, 统一, 十分 are words); after a
+# bare 一 only the time units do (other units after 一 are mostly an article: "一项政策"). data/text.toml.
+_UNITS = "|".join(words("text", "numbers.units"))
+_TIME_UNITS = words("text", "numbers.time_units")
+_IDIOMS = words("text", "numbers.idioms")
 
 _MARKER = re.compile(r"[\[［【]\s*\d+(?:\s*[-,，、;；]\s*\d+)*\s*[\]］】]")
-_HEADING = re.compile(
-    r"^\s*(?:[（(]\s*[一二三四五六七八九十\d]+\s*[）)]|[一二三四五六七八九十]+\s*、|\d+\s*(?:[、．]|\.(?!\d))|[•·\-*]\s)\s*"
-)
 _ARABIC = r"\d+(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?"
 _MULT = r"[百千]?(?:万亿|万|亿)|[百千](?=[元人家个户])"
 _CN_RUN = rf"[{_CN}][{_CN}点]*"
@@ -150,7 +149,7 @@ def _scan(text: str, strict: bool) -> list[tuple[str, Canon]]:
 
 def _claim_text(sentence: str) -> str:
     """The sentence without citation markers and a leading heading marker such as （一） or 1."""
-    return _HEADING.sub("", _MARKER.sub(" ", _normalise(sentence)), count=1)
+    return SENTENCE_MARKER.sub("", _MARKER.sub(" ", _normalise(sentence)), count=1)
 
 
 def extract_numbers(text: str) -> list[str]:

@@ -2,7 +2,8 @@
 
 Chinese policy documents number both their sections (``三、``, ``（四）``) and their measures written
 one per line; a heading starts a section in the citation path, an item is content. Chunking
-(assistant/corpus/chunking.py) asks this module which is which.
+(assistant/corpus/sections.py) asks this module which is which; cleaning (table cells), title detection
+(assistant/corpus/metadata.py) and the number check (a marker before a claim) read the same grammar here.
 """
 
 from __future__ import annotations
@@ -21,11 +22,27 @@ _HEADINGS = (  # (rank, pattern): a lower rank is a higher level
     (3, re.compile(r"^\d{1,2}[.．、](?![\d%％])")),
     (4, re.compile(r"^[（(]\d{1,2}[)）]")),
 )
-_LABEL_END = re.compile(r"[。！？；!?;]")
+SECTION = _HEADINGS[1][1]  # 一、: a top-level section
+SUBSECTION = _HEADINGS[3][1]  # （一）: a section under it
+# A line that starts with any outline number, heading or item alike ("1.2023年…" too): never a document title.
+NUMBERED = re.compile(rf"^(?:[{_CN_NUM}]+、|[（(][{_CN_NUM}\d]+[)）]|\d{{1,2}}[.．、]|第[{_CN_NUM}\d]+[章条])")
+# A list marker a written sentence (an answer, a claim) may start with: spaced (``1 . ``) or bulleted (``- ``).
+# It is looser than the headings above because it reads text people and models write, not cleaned corpus lines.
+SENTENCE_MARKER = re.compile(
+    r"^\s*(?:[（(]\s*[一二三四五六七八九十\d]+\s*[）)]|[一二三四五六七八九十]+\s*、|\d+\s*(?:[、．]|\.(?!\d))|[•·\-*]\s)\s*"
+)
+SENTENCE_ENDS = "。！？；!?;"  # what ends a sentence (or a clause that reads as one)
+SENTENCE_MIN_CHARS = 25  # an unpunctuated line this long still states something
+_LABEL_END = re.compile(f"[{SENTENCE_ENDS}]")
 _SENTENCE_TAIL = re.compile(r"[。！？；!?;][”’」』)）]?$")
 _CLAUSE_MARK = re.compile(r"[，,：:\d]")  # a clause break or a figure: more than a topic phrase
 ATTACHMENT = re.compile(r"^附\s*件\s*\d*\s*(?:[:：]\s*(.{0,60}))?$")
 DISTRIBUTION = re.compile(r"^(?:抄送|抄报|印发)[:：]|印发$")
+
+
+def states_something(text: str) -> bool:
+    """A sentence, or a line long enough to be one; shorter unpunctuated lines are titles, labels, counters."""
+    return any(c in SENTENCE_ENDS for c in text) or len(text) >= SENTENCE_MIN_CHARS
 
 
 def heading_rank(text: str) -> int | None:

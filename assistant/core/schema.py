@@ -14,6 +14,7 @@ from llama_index.core.schema import BaseNode, NodeWithScore
 
 SECTION_SEPARATOR = " > "  # how chunking joins a heading path
 PREAMBLE_SECTION = "正文"  # chunking's section name for text before the first heading
+UNKNOWN_PLACE = "未知"  # chunking's jurisdiction for a document that states none
 _ISSUING_NOTICE = re.compile(r"印发《(.+?)》的通知$")
 
 

@@ -12,7 +12,9 @@ import tempfile
 import threading
 import unicodedata
 from functools import lru_cache
-from importlib import resources
+
+from assistant.core.lexicon import data_text
+from assistant.core.lexicon import words as data_words
 
 logger = logging.getLogger(__name__)
 
@@ -77,16 +79,10 @@ def is_traditional(text: str) -> bool:
     return changed >= max(1, len(han) // 12)
 
 
-def cjk_ratio(text: str) -> float:
-    chars = [c for c in text if not c.isspace()]
-    if not chars:
-        return 0.0
-    return sum(1 for c in chars if "\u3400" <= c <= "\u9fff") / len(chars)
-
-
 @lru_cache(maxsize=1)
 def policy_terms() -> tuple[str, ...]:
-    raw = resources.files("assistant").joinpath("data/policy_terms.txt").read_text(encoding="utf-8")
+    """The policy dictionary jieba learns (data/policy_terms.txt): one word a line, ``#`` comments."""
+    raw = data_text("policy_terms.txt")
     return tuple(dict.fromkeys(w.strip() for w in raw.splitlines() if w.strip() and not w.startswith("#")))
 
 
@@ -118,11 +114,7 @@ def pos_tokenizer():  # noqa: ANN201 - jieba has no types
 
 
 _TOKEN_DROP = re.compile(rf"^[^{_CJK}0-9a-zA-Z]+$")
-STOPWORDS = frozenset(
-    "的 了 和 与 及 或 在 对 为 是 有 等 将 把 被 由 从 向 于 以 之 其 该 这 那 个 中 上 下 也 都 就 并 而 "
-    "吗 呢 吧 啊 么 什么 多少 哪些 哪个 如何 怎么 怎样 是否 哪里 几 请问 一下 给予 可以 能 要 会 "
-    "the a an of to in on for and or is are what which how many much does do by with".split()
-)
+STOPWORDS = frozenset(data_words("text", "tokens.stopwords"))  # data/text.toml
 
 
 def tokenize(text: str) -> list[str]:

@@ -17,10 +17,9 @@ from pathlib import Path
 
 from llama_index.core.schema import TextNode
 
-from assistant.core.schema import SECTION_SEPARATOR
+from assistant.core.outline import states_something
+from assistant.core.schema import SECTION_SEPARATOR, meta
 
-SENTENCE_MIN_CHARS = 25  # an unpunctuated line this long is counted as a sentence
-_SENTENCE_END = re.compile(r"[。！？；!?;]")
 _NOT_WORD = re.compile(r"[\W_]+")
 
 
@@ -42,14 +41,15 @@ class DocumentCoverage:
 
 
 def is_sentence_line(line: str) -> bool:
+    """A line that states something (``outline.states_something``): the lines coverage counts."""
     line = line.strip()
-    return bool(line) and (bool(_SENTENCE_END.search(line)) or len(line) >= SENTENCE_MIN_CHARS)
+    return bool(line) and states_something(line)
 
 
 def _covered_mask(length: int, nodes: Sequence[TextNode]) -> bytearray:
     mask = bytearray(length + 1)
     for node in nodes:
-        start, end = int(node.metadata["start"]), int(node.metadata["end"])
+        start, end = int(meta(node)["start"]), int(meta(node)["end"])
         mask[start:end] = b"\x01" * (end - start)
     return mask
 
@@ -57,7 +57,7 @@ def _covered_mask(length: int, nodes: Sequence[TextNode]) -> bytearray:
 def document_coverage(doc_id: str, file: str, text: str, nodes: Sequence[TextNode]) -> DocumentCoverage:
     """Coverage of one cleaned text by its chunks (offsets index into ``text``)."""
     mask = _covered_mask(len(text), nodes)
-    steps = {_NOT_WORD.sub("", s) for n in nodes for s in str(n.metadata.get("section", "")).split(SECTION_SEPARATOR)}
+    steps = {_NOT_WORD.sub("", s) for n in nodes for s in meta(n)["section"].split(SECTION_SEPARATOR)}
     steps.discard("")
     report = DocumentCoverage(doc_id, file, 0, 0, 0, 0)
     pos = 0

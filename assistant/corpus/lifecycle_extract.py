@@ -9,13 +9,12 @@ time; the sentence quoted back is the original (a Traditional text is quoted in 
 from __future__ import annotations
 
 import re
-import tomllib
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from functools import lru_cache
-from importlib import resources
 from typing import Any
 
+from assistant.core.lexicon import table
 from assistant.core.text import search_form
 
 _SENTENCE = re.compile(r"[^。；;！？!?\n]{1,2000}[。；;！？!?]?")
@@ -25,8 +24,7 @@ _CN_DIGITS = {c: i for i, c in enumerate("〇一二三四五六七八九")} | {"
 @lru_cache(maxsize=1)
 def _rules() -> dict[str, Any]:
     """``data/lifecycle.toml`` compiled: placeholders filled, every pattern bounded."""
-    raw = resources.files("assistant").joinpath("data/lifecycle.toml").read_text(encoding="utf-8")
-    data = tomllib.loads(raw)
+    data = table("lifecycle")
     p = data["patterns"]
 
     def alternation(words: list[str]) -> str:

@@ -11,13 +11,13 @@ import tomllib
 from datetime import date
 from pathlib import Path
 
+from assistant.corpus.lifecycle import STATUSES
+
 logger = logging.getLogger(__name__)
 
 MANIFEST_NAME = "manifest.toml"
-METADATA_FIELDS = ("title", "issuer", "jurisdiction", "doc_number", "date")
 # Optional lifecycle keys of a manifest table (assistant/corpus/lifecycle.py); they beat what the text states.
 LIFECYCLE_FIELDS = ("status", "effective_from", "expires_on", "supersedes", "superseded_by")
-LIFECYCLE_STATUSES = ("现行有效", "已失效", "已废止", "部分失效", "未知")
 
 
 class LoadError(Exception):
@@ -53,8 +53,8 @@ def manifest_lifecycle(entry: dict) -> dict[str, str | list[str]]:
         if value in (None, "", []):
             continue
         if key == "status":
-            if value not in LIFECYCLE_STATUSES:
-                raise LoadError(f"manifest.toml 中 status = {value!r} 无效，应为 {'/'.join(LIFECYCLE_STATUSES)} 之一")
+            if value not in STATUSES:
+                raise LoadError(f"manifest.toml 中 status = {value!r} 无效，应为 {'/'.join(STATUSES)} 之一")
             out[key] = str(value)
         elif key in ("effective_from", "expires_on"):
             out[key] = _manifest_date(key, value)

@@ -6,18 +6,16 @@ leading names of the issuer or title (``XX省XX市…``) and, failing that, from
 
 from __future__ import annotations
 
-import re
-
+from assistant.core.lexicon import pattern, words
 from assistant.core.text import to_simplified
 
-_PLACE = re.compile(
-    r"^(?P<prov>[\u4e00-\u9fff]{2,4}?(?:省|自治区|自治區))?"
-    r"(?P<city>[\u4e00-\u9fff]{2,4}?[市州盟])?(?P<county>[\u4e00-\u9fff]{1,4}?[县區区縣旗])?"
-)
-_GENERIC_NS = frozenset(
-    "全国 中国 国家 全省 全市 本市 我市 我省 城市 地区 各地 省内 市内 县域 城乡 农村 乡镇 园区 上市 超市 股市 楼市 集市 门市 "
-    "治安 城镇 入园 土地利用 国内 境内 海外".split()
-)
+# The rules are data (data/corpus.toml [places]).
+_PLACE = pattern("corpus", "places.leading")
+_ABOUT = pattern("corpus", "places.about")
+_NOT_A_PLACE_PART = pattern("corpus", "places.not_a_place_part")
+_PLACE_SUFFIX = pattern("corpus", "places.place_suffix")
+_GENERIC_NS = frozenset(words("corpus", "places.generic"))
+_SCAN_CHARS = 20000  # places are counted in the start of a document
 
 
 def most_named_place(text: str, min_count: int = 3) -> str:
@@ -25,10 +23,10 @@ def most_named_place(text: str, min_count: int = 3) -> str:
     from assistant.core.text import pos_tokenizer
 
     counts: dict[str, int] = {}
-    for w in pos_tokenizer().cut(to_simplified(text[:20000])):
+    for w in pos_tokenizer().cut(to_simplified(text[:_SCAN_CHARS])):
         word = w.word.strip()
         if w.flag == "ns" and len(word) >= 2 and word not in _GENERIC_NS:
-            key = re.sub(r"(?<=..)[省市县区]$", "", word)  # 朔州市 and 朔州 are one place
+            key = _PLACE_SUFFIX.sub("", word)  # 朔州市 and 朔州 are one place
             counts[key] = counts.get(key, 0) + 1
     if not counts:
         return ""
@@ -40,10 +38,10 @@ def most_named_place(text: str, min_count: int = 3) -> str:
 def guess_jurisdiction(*names: str) -> str:
     """"XX省/XX市/XX县" from the leading place names of the issuer or title; "" when none."""
     for name in names:
-        name = re.sub(r"^(?:关于|關於)", "", name or "")
+        name = _ABOUT.sub("", name or "")
         m = _PLACE.match(name)
         parts = [g for g in (m.group("prov"), m.group("city"), m.group("county")) if g] if m else []
-        parts = [p for p in parts if not re.search("政府|关于|關於|办公|辦公|促进|促進", p)]
+        parts = [p for p in parts if not _NOT_A_PLACE_PART.search(p)]
         if parts:
             return "/".join(parts)
     return ""

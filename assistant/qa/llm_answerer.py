@@ -1,7 +1,7 @@
 """The LLM answerer: numbered sources in, a cited and verified answer out.
 
 The model only drafts. Each sentence of the draft is shown only once it is complete and its cited
-passage supports it (``citing.SentenceGate``: the number check of the extractive answer, links and
+passage supports it (``gate.SentenceGate``: the number check of the extractive answer, links and
 instructions verbatim, most of its wording), so an invented figure, a phishing link or an injected
 instruction never reaches the screen, not even for the seconds a stream takes. A draft of which
 nothing survives, and any failure of the model service, falls back to the offline extractive answer
@@ -21,8 +21,8 @@ from functools import lru_cache
 from llama_index.core.schema import NodeWithScore
 
 from assistant.core.schema import REFUSAL, Answer
-from assistant.qa.citing import SentenceGate
-from assistant.qa.extractive import Answerer
+from assistant.qa.context import AnswerContext, Answerer
+from assistant.qa.gate import SentenceGate
 from assistant.qa.llm_client import ChatClient, LLMError, Message
 from assistant.qa.prompts import format_source, format_sources, load_prompt, neutralise
 from assistant.settings import Settings, prepare_offline_environment
@@ -91,7 +91,7 @@ class LLMAnswerer:
         )
         return [{"role": "system", "content": system}, {"role": "user", "content": user}], used
 
-    def answer(self, question: str, passages: list[NodeWithScore], **context: object) -> Answer:
+    def answer(self, question: str, passages: list[NodeWithScore], context: AnswerContext | None = None) -> Answer:
         if not passages:
             return self._refusal(None)
         messages, used = self.messages(question, passages)
@@ -107,7 +107,7 @@ class LLMAnswerer:
         return self._finish(gate, draft, messages, seconds, (question, passages, context))
 
     def stream(
-        self, question: str, passages: list[NodeWithScore], **context: object
+        self, question: str, passages: list[NodeWithScore], context: AnswerContext | None = None
     ) -> Iterator[str | Answer]:
         """Each verified sentence as soon as the model has written it, then the Answer.
 
@@ -148,7 +148,7 @@ class LLMAnswerer:
         draft: str,
         messages: list[Message],
         seconds: float,
-        retry: tuple[str, list[NodeWithScore], dict[str, object]] | None,
+        retry: tuple[str, list[NodeWithScore], AnswerContext | None] | None,
     ) -> Answer:
         """The verified sentences as the Answer; if none survived, the refusal the model gave or the
         offline answer (``retry`` = the question, passages and context to ask it)."""
@@ -173,10 +173,10 @@ class LLMAnswerer:
         )
 
     def _unverified(
-        self, removed: list[str], question: str, passages: list[NodeWithScore], context: dict[str, object]
+        self, removed: list[str], question: str, passages: list[NodeWithScore], context: AnswerContext | None
     ) -> Answer:
         """The model wrote something, but no sentence of it is supported by its sources: answer offline."""
-        answer = self.fallback.answer(question, passages, **context)
+        answer = self.fallback.answer(question, passages, context)
         head = f"大模型回答中的{len(removed)}句内容" if removed else "大模型的回答"
         notice = f"{head}无法在来源中核实，已改用离线摘录答案。"
         if answer.notice:
@@ -196,9 +196,9 @@ class LLMAnswerer:
         )
 
     def _fallback(
-        self, question: str, passages: list[NodeWithScore], err: LLMError, context: dict[str, object]
+        self, question: str, passages: list[NodeWithScore], err: LLMError, context: AnswerContext | None
     ) -> Answer:
-        answer = self.fallback.answer(question, passages, **context)
+        answer = self.fallback.answer(question, passages, context)
         notice = f"大模型服务暂不可用（{err.reason}），以下为离线摘录答案。"
         if answer.notice:
             notice = f"{notice}{answer.notice}"

@@ -12,16 +12,15 @@ answers (and comparison tables shown in the chat) carry the same notices.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from datetime import date
 from typing import Any
 
 from assistant.core.dates import display_day, target_years
+from assistant.core.lexicon import table
+from assistant.core.markers import strip_markers
 from assistant.core.schema import Answer, Citation
 from assistant.core.validity import HISTORY_STATES, AsOf, lifecycles_of, today
-
-_MARKERS = re.compile(r"\[\d+\]")
 
 
 def doc_id_of(catalog: Any, citation: Citation) -> str:
@@ -72,7 +71,7 @@ def citation_notices(citations: Iterable[Citation]) -> list[str]:
 
 def target_notice(text: str, day: date) -> str:
     """"到2025年…" stated in an answer given after 2025: say it was the document's target."""
-    past = [y for y in target_years(_MARKERS.sub("", text)) if y < day.year]
+    past = [y for y in target_years(strip_markers(text)) if y < day.year]
     if not past:
         return ""
     years = "、".join(f"{y}年" for y in past)
@@ -136,7 +135,7 @@ def measure_states(catalog: Any, when: AsOf) -> dict[str, tuple[str, str]]:
     return out
 
 
-_STATE_WORDS = {"expired": "已过期", "repealed": "已废止", "not_yet": "尚未施行"}
+_STATE_WORDS: dict[str, str] = table("language")["lapsed_states"]  # expired -> 已过期 …
 
 
 def lapsed_reason(catalog: Any, doc_ids: list[str], when: AsOf) -> str:

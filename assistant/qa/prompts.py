@@ -10,11 +10,10 @@ import re
 import string
 from dataclasses import dataclass
 from functools import lru_cache
+from importlib import resources
 from pathlib import Path
 
 from llama_index.core.schema import NodeWithScore
-
-from assistant.settings import PROJECT_ROOT
 
 __all__ = [
     "PROMPTS_DIR",
@@ -26,7 +25,7 @@ __all__ = [
     "neutralise",
 ]
 
-PROMPTS_DIR = PROJECT_ROOT / "prompts"
+PROMPTS_DIR = Path(str(resources.files("assistant") / "prompts"))  # package data: assistant/prompts/*.txt
 
 
 class PromptError(ValueError):

@@ -15,7 +15,7 @@ import time
 from collections.abc import Iterable
 from pathlib import Path
 
-from assistant.decisions.matching import MatchResult
+from assistant.decisions.eligibility import MatchResult
 
 EXPORTS_FOLDER = "policy-qa-exports"
 PREFIX = "policy-qa-match-"

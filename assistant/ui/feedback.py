@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import gradio as gr
 
@@ -19,6 +19,9 @@ from assistant.ui.chat import ChatSession, chat_messages
 from assistant.ui.deadline import DeadlineExceeded, Runner
 from assistant.ui.render import EMPTY_SOURCES, Turn, esc, render_sources
 
+if TYPE_CHECKING:
+    from assistant.storage import ConversationSummary, History, TurnRecord
+
 log = logging.getLogger(__name__)
 
 REASONS = ("答案错误", "引用不对", "没找到", "其他")
@@ -26,12 +29,6 @@ THANKS = "已记录，感谢反馈。"
 ASK_REASON = "已记录 👎。可以选择原因后点“提交”，帮助我们改进。"
 NOT_SAVED = "这条回答没有保存，无法评价。"
 NO_HISTORY = "历史记录不可用。"
-FEEDBACK_CSS = """
-#pqa-feedback { border: 1px solid var(--border-color-primary); border-radius: 6px; padding: 6px 8px; }
-.pqa-feedback-status { font-size: 0.85em; color: var(--body-text-color-subdued); min-height: 1.2em; }
-"""
-
-
 def owner_of(request: gr.Request | None) -> str:
     """History owner of a UI visitor: its login, or "ui:" on a UI without a password."""
     user = getattr(request, "username", None) if request is not None else None
@@ -50,7 +47,7 @@ def _build_id(session: ChatSession) -> str:
     return build_id_of(session.engine) if session.engine is not None else ""
 
 
-def recorder(history: Any) -> Callable[[ChatSession, Turn], None]:
+def recorder(history: History) -> Callable[[ChatSession, Turn], None]:
     """``ChatSession.on_answer``: store one answered turn as a ``TurnRecord`` (channel "ui")."""
     from assistant.storage import TurnRecord
 
@@ -85,7 +82,7 @@ def _citation(d: dict[str, Any]) -> Citation:
     return Citation(**{k: v for k, v in d.items() if k in fields})
 
 
-def turn_of(record: Any, number: int) -> Turn:
+def turn_of(record: TurnRecord, number: int) -> Turn:
     """A stored turn as the chat shows it (a comparison table comes back as its text form)."""
     answer = Answer(
         text=record.answer,
@@ -104,7 +101,7 @@ class FeedbackHandlers:
     """Event handlers of the feedback row and the 历史对话 list (callable directly in tests)."""
 
     def __init__(
-        self, history: Any | None, runner: Runner, session_of: Callable[[Any], ChatSession], max_comment: int
+        self, history: History | None, runner: Runner, session_of: Callable[[Any], ChatSession], max_comment: int
     ) -> None:
         self.history = history
         self.runner = runner
@@ -191,6 +188,6 @@ class FeedbackHandlers:
         return chat_messages(session), sources, session, _status(f"已打开：{len(records)} 问，可以接着提问。")
 
 
-def _label(c: Any) -> str:
+def _label(c: ConversationSummary) -> str:
     when = c.updated_at.astimezone().strftime("%m-%d %H:%M")
     return f"{c.title}（{c.turns} 问，{when}）"

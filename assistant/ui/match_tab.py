@@ -2,7 +2,7 @@
 
 Each measure shows every stated condition marked ✓ / ✗ / ? for this profile, the benefit, the
 responsible department and the cited passage; the list can be downloaded as Markdown or CSV.
-Rendering follows ``ui_render``: everything from a document or a user goes through ``esc``.
+This module holds the form, its handler and the tab; the results' HTML is ``ui.match_render``.
 """
 
 from __future__ import annotations
@@ -14,42 +14,21 @@ from typing import Any
 
 import gradio as gr
 
-from assistant.core.schema import Citation
-from assistant.decisions.matching import EXAMPLE, FITS, MAY_FIT, MatchResult, MeasureMatch, match
-from assistant.decisions.profiles import Profile, ProfileError
-from assistant.decisions.vocabulary import vocabulary
+from assistant.decisions.eligibility import MatchResult, Profile, ProfileError, match, vocabulary
 from assistant.settings import Settings
 from assistant.ui.dates import MATCH_VALIDITY, date_fields
 from assistant.ui.deadline import TIMEOUT_MESSAGE, DeadlineExceeded, Runner
 from assistant.ui.exports import EXPORTS_FOLDER, ExportStore
-from assistant.ui.render import esc, highlight
+from assistant.ui.match_render import EMPTY_MATCHES, render_error, render_matches
 
 log = logging.getLogger(__name__)
 
-Matcher = Callable[[Any, bool], MatchResult]  # (Profile | sentence, include_unmet) -> result
+Matcher = Callable[[Profile | str, bool], MatchResult]  # (profile or sentence, include_unmet) -> result
 UNKNOWN_GRADE = "未知"
-EMPTY_MATCHES = '<div class="pqa-empty">填写企业情况后点击“查找适用措施”。</div>'
-_STATUS_CLASS = {FITS: "pqa-fit", MAY_FIT: "pqa-mayfit"}
-_MARK_CLASS = {"met": "pqa-met", "not_met": "pqa-notmet", "unknown": "pqa-unknown"}
-_MARK = {"met": "✓", "not_met": "✗", "unknown": "?"}
-
-MATCH_CSS = """
-.pqa-match { border: 1px solid var(--border-color-primary); border-radius: 6px; padding: 8px 10px; margin-bottom: 10px; }
-.pqa-match h4 { margin: 0 0 4px; font-size: 1em; }
-.pqa-status { display: inline-block; border-radius: 4px; padding: 0 6px; margin-right: 6px; font-size: 0.85em; background: #eef2f6; }
-.pqa-fit .pqa-status { background: #d1fadf; color: #05603a; }
-.pqa-mayfit .pqa-status { background: #fef0c7; color: #93370d; }
-.pqa-conds { margin: 4px 0; padding-left: 18px; font-size: 0.9em; }
-.pqa-met { color: #05603a; } .pqa-notmet { color: #b42318; } .pqa-unknown { color: #93370d; }
-.pqa-match-meta { font-size: 0.85em; color: var(--body-text-color-subdued); }
-.pqa-match-summary { margin-bottom: 8px; }
-.pqa-group > summary { cursor: pointer; font-weight: 600; margin: 8px 0; }
-.pqa-match-note { background: #fff7e0; border-left: 3px solid #e0a800; padding: 4px 8px; margin-bottom: 6px; font-size: 0.9em; }
-"""
 
 
 def default_matcher(settings: Settings) -> Matcher:
-    def run(profile: Any, include_unmet: bool, **when: Any) -> MatchResult:
+    def run(profile: Profile | str, include_unmet: bool, **when: Any) -> MatchResult:
         return match(profile, settings=settings, include_unmet=include_unmet, **when)
 
     return run
@@ -116,78 +95,6 @@ def profile_from_form(
     return profile
 
 
-def _citation_block(c: Citation) -> str:
-    return (
-        f'<details><summary>[{c.n}] {esc(c.label())}</summary>'
-        f'<blockquote class="pqa-passage">{highlight(c.text, c.quote)}</blockquote></details>'
-    )
-
-
-def render_measure(i: int, m: MeasureMatch) -> str:
-    conds = "".join(
-        f'<li class="{_MARK_CLASS.get(c.status, "")}">{_MARK.get(c.status, "?")} {esc(c.text)}'
-        f'<span class="pqa-match-meta">（{esc(c.reason)}）</span></li>'
-        for c in m.conditions
-    )
-    meta = [f"范围：{esc(m.scope)} · {esc(m.jurisdiction)}"]
-    if m.department:
-        meta.append(f"责任单位：{esc(m.department)}")
-    benefit = esc(m.benefit) if m.benefit else "原文未写明具体金额或比例"
-    validity = f'<div class="pqa-src-validity">有效期：{esc(m.validity_notice)}</div>' if m.validity_notice else ""
-    return (
-        f'<article class="pqa-match {_STATUS_CLASS.get(m.status, "")}">'
-        f'<h4><span class="pqa-status">{esc(m.status)}</span>{i}. {esc(m.title)}</h4>'
-        f'<div class="pqa-match-meta">{" · ".join(meta)}</div>{validity}'
-        f"<div><b>优惠：</b>{benefit}</div>"
-        f'<ul class="pqa-conds">{conds}</ul>'
-        f"<div>{esc(m.text)}</div>{_citation_block(m.citation)}</article>"
-    )
-
-
-# Groups in the order shown, and whether they start open: what surely applies first, then what may.
-GROUPS = (
-    ("符合", True),
-    ("可能符合：本地和上级文件", True),
-    ("可能符合：全国典型做法（其他城市的经验，仅供参考）", False),
-    ("不符合", False),
-)
-
-
-def _group(m: MeasureMatch) -> str:
-    if m.status == FITS:
-        return GROUPS[0][0]
-    if m.status == MAY_FIT:
-        return GROUPS[2][0] if m.scope == EXAMPLE else GROUPS[1][0]
-    return GROUPS[3][0]
-
-
-def render_matches(result: MatchResult) -> str:
-    counts = result.counts()
-    head = [f'<div class="pqa-match-summary"><b>企业画像：</b>{esc(result.profile.describe())}']
-    if result.location_path:
-        head.append(f"<br><b>所在地：</b>{esc(result.location_path)}")
-    head.append(
-        f"<br>共 {len(result.measures)} 条措施：符合 {counts.get(FITS, 0)} 条，可能符合 {counts.get(MAY_FIT, 0)} 条。"
-        "✓ 满足 · ✗ 不满足 · ? 画像未说明</div>"
-    )
-    notes = "".join(f'<div class="pqa-match-note">{esc(n)}</div>' for n in result.notes)
-    if not result.measures:
-        return "".join(head) + notes + '<div class="pqa-empty">没有找到适用的措施。</div>'
-    groups: dict[str, list[tuple[int, MeasureMatch]]] = {}
-    for i, m in enumerate(result.measures, start=1):
-        groups.setdefault(_group(m), []).append((i, m))
-    body = []
-    for name, is_open in GROUPS:
-        items = groups.get(name, [])
-        if items:
-            cards = "".join(render_measure(i, m) for i, m in items)
-            body.append(
-                f'<details class="pqa-group"{" open" if is_open else ""}><summary>{esc(name)}（{len(items)} 条）'
-                f"</summary>{cards}</details>"
-            )
-    return f'<div class="pqa-matches">{"".join(head)}{notes}{"".join(body)}</div>'
-
-
 def make_find(
     matcher: Matcher,
     find_places: Callable[[str], list[str]],
@@ -206,13 +113,13 @@ def make_find(
         hidden = gr.update(visible=False)
         description = form[0] or ""
         if len(description) > max_profile_chars:
-            return _error(f"企业描述过长，请控制在 {max_profile_chars} 个字符以内。"), hidden, hidden
+            return render_error(f"企业描述过长，请控制在 {max_profile_chars} 个字符以内。"), hidden, hidden
         deadline = runner.deadline()
 
         try:
             when = match_dates(as_of, validity)
         except ValueError as exc:  # a malformed date: say how to write it
-            return _error(str(exc)), hidden, hidden
+            return render_error(str(exc)), hidden, hidden
 
         def work() -> MatchResult:
             profile = profile_from_form(*form, places=find_places(description), max_chars=max_profile_chars)
@@ -222,12 +129,12 @@ def make_find(
             result = runner.call(work, deadline)
         except DeadlineExceeded:
             log.warning("match exceeded the %.1f s budget", deadline.seconds)
-            return _error(TIMEOUT_MESSAGE), hidden, hidden
+            return render_error(TIMEOUT_MESSAGE), hidden, hidden
         except ProfileError as exc:
-            return _error(str(exc)), hidden, hidden
+            return render_error(str(exc)), hidden, hidden
         except Exception as exc:  # the page stays usable; the reason is logged without user data
             log.exception("match failed")
-            return _error(f"出错了：{type(exc).__name__}"), hidden, hidden
+            return render_error(f"出错了：{type(exc).__name__}"), hidden, hidden
         md, csv = exports.write(result)
         return render_matches(result), gr.update(value=md, visible=True), gr.update(value=csv, visible=True)
 
@@ -246,8 +153,37 @@ def match_dates(as_of: Any, validity: Any) -> dict[str, Any]:
     return when
 
 
-def _error(message: str) -> str:
-    return f'<div class="pqa-error">{esc(message)}</div>'
+def _profile_form(place_choices: Sequence[str], settings: Settings) -> list[Any]:
+    """The profile's inputs, laid out in the caller's column; returned in ``profile_from_form``'s order."""
+    vocab = vocabulary()
+    qualifications = [q.name for q in vocab.qualifications.values() if not q.measure_only]
+    description = gr.Textbox(
+        label="一句话描述企业（可选）",
+        placeholder="例如：乐清的一家制造业企业，120人，年营收5000万元，成立3年，专精特新，计划上市",
+        lines=2,
+        elem_id="pqa-profile-text",
+        max_length=settings.max_profile_chars,
+    )
+    with gr.Row():
+        location = gr.Dropdown(
+            choices=list(place_choices), allow_custom_value=True, label="所在地", value=None,
+            elem_id="pqa-profile-location",
+        )  # fmt: skip
+        industry = gr.Textbox(label="行业", placeholder="如 制造业、软件和信息技术服务业")
+    with gr.Row():
+        employees = gr.Number(label="员工人数（0 = 未填）", precision=0, minimum=0, value=None)
+        revenue = gr.Number(label="年营业收入（万元，0 = 未填）", minimum=0, value=None)
+        age = gr.Number(label="成立年限（年，0 = 未填）", minimum=0, value=None)
+    with gr.Row():
+        tax = gr.Dropdown(choices=[UNKNOWN_GRADE, *vocab.tax_grades], value=UNKNOWN_GRADE, label="纳税信用等级")
+        ownership = gr.Dropdown(choices=[UNKNOWN_GRADE, *vocab.ownership], value=UNKNOWN_GRADE, label="企业性质")
+    quals = gr.CheckboxGroup(choices=qualifications, label="资质", elem_id="pqa-profile-quals")
+    complete = gr.Checkbox(
+        label="资质已全部勾选（未勾选的视为不具备；不勾此项则视为“未说明”）", value=False,
+        elem_id="pqa-profile-complete",
+    )  # fmt: skip
+    plan_box = gr.CheckboxGroup(choices=list(vocab.plans), label="计划", elem_id="pqa-profile-plans")
+    return [description, location, industry, employees, revenue, age, tax, quals, plan_box, ownership, complete]
 
 
 def build_match_tab(
@@ -258,39 +194,9 @@ def build_match_tab(
     find_places: Callable[[str], list[str]] = lambda _: [],
 ) -> None:
     """The tab's components, created inside the caller's ``gr.Tab``."""
-    vocab = vocabulary()
-    qualifications = [q.name for q in vocab.qualifications.values() if not q.measure_only]
-    plans = list(vocab.plans)
     with gr.Row(equal_height=False):
         with gr.Column(scale=2, min_width=320):
-            description = gr.Textbox(
-                label="一句话描述企业（可选）",
-                placeholder="例如：乐清的一家制造业企业，120人，年营收5000万元，成立3年，专精特新，计划上市",
-                lines=2,
-                elem_id="pqa-profile-text",
-                max_length=settings.max_profile_chars,
-            )
-            with gr.Row():
-                location = gr.Dropdown(
-                    choices=list(place_choices), allow_custom_value=True, label="所在地", value=None,
-                    elem_id="pqa-profile-location",
-                )  # fmt: skip
-                industry = gr.Textbox(label="行业", placeholder="如 制造业、软件和信息技术服务业")
-            with gr.Row():
-                employees = gr.Number(label="员工人数（0 = 未填）", precision=0, minimum=0, value=None)
-                revenue = gr.Number(label="年营业收入（万元，0 = 未填）", minimum=0, value=None)
-                age = gr.Number(label="成立年限（年，0 = 未填）", minimum=0, value=None)
-            with gr.Row():
-                tax = gr.Dropdown(choices=[UNKNOWN_GRADE, *vocab.tax_grades], value=UNKNOWN_GRADE, label="纳税信用等级")
-                ownership = gr.Dropdown(
-                    choices=[UNKNOWN_GRADE, *vocab.ownership], value=UNKNOWN_GRADE, label="企业性质"
-                )
-            quals = gr.CheckboxGroup(choices=qualifications, label="资质", elem_id="pqa-profile-quals")
-            complete = gr.Checkbox(
-                label="资质已全部勾选（未勾选的视为不具备；不勾此项则视为“未说明”）", value=False,
-                elem_id="pqa-profile-complete",
-            )  # fmt: skip
-            plan_box = gr.CheckboxGroup(choices=plans, label="计划", elem_id="pqa-profile-plans")
+            form = _profile_form(place_choices, settings)
             show_unmet = gr.Checkbox(label="也显示不符合的措施", value=False)
             with gr.Row():
                 as_of, validity = date_fields("pqa-match-asof", "pqa-match-validity", MATCH_VALIDITY)
@@ -308,9 +214,5 @@ def build_match_tab(
         forget=(md_file.temp_files, csv_file.temp_files),
     )
     find = make_find(matcher, find_places, exports, runner, settings.max_profile_chars)
-
-    inputs = [
-        description, location, industry, employees, revenue, age, tax, quals, plan_box, ownership, complete,
-        show_unmet, as_of, validity,
-    ]  # fmt: skip
+    inputs = [*form, show_unmet, as_of, validity]
     run.click(find, inputs, [output, md_file, csv_file], api_name="match", show_progress="minimal")

@@ -1,4 +1,7 @@
-"""Deterministic stand-ins for tests: hand-made passages and a pipeline that replays scripted results."""
+"""Deterministic stand-ins for the eval tests: hand-made passages and a pipeline that replays scripted results.
+
+They live with the tests, not in the ``eval`` package: nothing the harness runs needs them.
+"""
 
 from __future__ import annotations
 

