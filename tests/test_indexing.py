@@ -410,6 +410,9 @@ def test_scan_reads_the_folder_as_load_corpus_does(corpus: str, tmp_path: Path) 
         (folder / "empty.txt").write_text("", encoding="utf-8")
         (folder / "sub").mkdir()
         (folder / "sub" / next(p.name for p in ITEM_FIXTURES.glob("*.txt"))).write_text("同名文件\n一、正文。\n", "utf-8")
+        (tmp_path / "outside").mkdir()
+        (tmp_path / "outside" / "secret.txt").write_text("语料目录之外的文件\n一、不应被索引。\n", "utf-8")
+        (folder / "linked").symlink_to(tmp_path / "outside", target_is_directory=True)  # a folder link out
     docs, skipped = load_corpus(folder)
     files, skipped2 = scan_corpus(folder, {})
     assert [(d.doc_id, d.file, doc_fingerprint(d)) for d in docs] == [

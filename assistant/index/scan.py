@@ -67,9 +67,10 @@ def scan_corpus(corpus_dir: Path, known: Mapping[str, Mapping[str, Any]]) -> tup
     skipped: list[SkippedFile] = []
     seen_hashes: dict[str, str] = {}
     seen_ids: set[str] = set()
+    plain = _PlainPaths(corpus_dir)
     for path in _corpus_files(corpus_dir):
         rel = path.relative_to(corpus_dir).as_posix()
-        problem = link_problem(path, corpus_dir)
+        problem = None if plain.holds(path) else link_problem(path, corpus_dir)
         if problem:
             _skip(skipped, rel, problem)
             continue
@@ -91,6 +92,26 @@ def scan_corpus(corpus_dir: Path, known: Mapping[str, Mapping[str, Any]]) -> tup
         seen_ids.add(doc_id)
         files.append(found)
     return files, skipped
+
+
+class _PlainPaths:
+    """Files reached without any symlink (the file and every folder up to the corpus root are real): for them
+    ``link_problem`` is None, and checking costs one lstat per file and one realpath per folder, not two
+    realpaths per file (seconds over tens of thousands of files)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(os.path.realpath(root))
+        self.base = Path(root)
+        self.folders: dict[Path, bool] = {}
+
+    def holds(self, path: Path) -> bool:
+        if path.is_symlink():
+            return False
+        folder = path.parent
+        ok = self.folders.get(folder)
+        if ok is None:
+            ok = self.folders[folder] = Path(os.path.realpath(folder)) == self.root / folder.relative_to(self.base)
+        return ok
 
 
 def _known(prev: Mapping[str, Any] | None, doc_id: str, rel: str, stat: list[int], entry: str) -> CorpusFile | None:
