@@ -53,6 +53,12 @@ class ChatHandlers:
         label = filters_line(places, [self.titles.get(d, d) for d in picked], day, mode)
         return session.ask(message, places, picked, label, day, mode)
 
+    def _open(self, state: Any, request: gr.Request | None, message: str | None) -> tuple[ChatSession, str]:
+        """This browser session (owned by the request's login) and the message without outer spaces."""
+        session = self.session_of(state)
+        session.owner = owner_of(request)
+        return session, (message or "").strip()
+
     def respond(
         self,
         message: str,
@@ -64,9 +70,7 @@ class ChatHandlers:
         request: gr.Request | None = None,
     ):
         """The chat box: stream the turn into the chatbot and the sources panel."""
-        session = self.session_of(state)
-        session.owner = owner_of(request)
-        message = (message or "").strip()
+        session, message = self._open(state, request, message)
         if not message:
             yield chat_messages(session), render_sources(session.turns), session, ""
             return
@@ -84,9 +88,7 @@ class ChatHandlers:
         request: gr.Request | None = None,
     ):
         """Answer one message (follow-ups use this session's history); returns text with [n] and sources."""
-        session = self.session_of(state)
-        session.owner = owner_of(request)
-        message = (message or "").strip()
+        session, message = self._open(state, request, message)
         if not message:
             raise gr.Error("问题不能为空。")
         for turn in self._ask(session, message, jurisdictions, documents, as_of, validity):
