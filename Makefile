@@ -23,8 +23,9 @@ run: index
 lint: install
 	$(VENV)/bin/ruff check assistant eval tests ui.py
 
+# One pytest-xdist worker per core; tests that share a server or a module's fixture stay together (tests/conftest.py).
 test: install lint
-	$(VENV)/bin/pytest -q -ra
+	$(VENV)/bin/pytest -q -ra -n 2 --dist loadgroup
 
 eval: install
 	$(PY) -m eval run --questions eval/questions.jsonl --compare hybrid,vector,bm25

@@ -7,6 +7,7 @@ can hand in their own without touching ``os.environ``.
 from __future__ import annotations
 
 import os
+import tomllib
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
@@ -42,14 +43,29 @@ def prepare_offline_environment() -> None:
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 
+# The fusion weights are fitted on held-apart data by `python -m eval fit-fusion`, which writes them with their
+# provenance (data, split, metric, grid, scores) to this file; the defaults below come from it.
+FUSION_FILE = PROJECT_ROOT / "assistant" / "data" / "fusion.toml"
+_FUSION = tomllib.loads(FUSION_FILE.read_text(encoding="utf-8"))["fitted"]
+
+
 class RetrievalSettings(BaseModel):
     """Tuned constants of hybrid retrieval (assistant/retrieval/): POLICY_QA_RETRIEVAL__<NAME>."""
 
     rrf_k: float = Field(
-        20.0, gt=0, description="Reciprocal-rank fusion constant: a passage at rank r of a leg adds weight / (k + r)."
+        _FUSION["rrf_k"], gt=0,
+        description="Reciprocal-rank fusion constant: a passage at rank r of a leg adds weight / (k + r) (fitted).",
     )
-    dense_weight: float = Field(1.0, ge=0, description="Weight of the dense (embedding) leg in the fusion.")
-    sparse_weight: float = Field(1.5, ge=0, description="Weight of the BM25 leg in the fusion.")
+    dense_weight: float = Field(
+        _FUSION["dense_weight"], ge=0, description="Weight of the dense (embedding) leg in the fusion (fitted)."
+    )
+    sparse_weight: float = Field(
+        _FUSION["sparse_weight"], ge=0, description="Weight of the BM25 leg over jieba words in the fusion (fitted)."
+    )
+    char_weight: float = Field(
+        _FUSION["char_weight"], ge=0,
+        description="Weight of the BM25 leg over character n-grams in the fusion (fitted; 0 switches it off).",
+    )
     leg_depth: int = Field(100, ge=1, description="Best passages of each leg that enter the fusion.")
     dense_candidates: int = Field(
         5, ge=1, description="The dense leg asks the vector store for top_k times this many passages."
@@ -59,10 +75,10 @@ class RetrievalSettings(BaseModel):
         1.0, ge=0, description="Added to the fused score of passages from a document the question names (文号 or title)."
     )
     exact_place_factor: float = Field(
-        1.15,
+        _FUSION["exact_place_factor"],
         ge=1,
         description="Multiplies the fused score of passages of the very place the question names (not a province "
-        "above it or a national document).",
+        "above it or a national document) (fitted).",
     )
     query_embed_chars: int = Field(
         400, ge=1, description="Leading characters of a question that are embedded (embedding a long one costs seconds)."
@@ -115,6 +131,10 @@ class IndexingSettings(BaseModel):
     merge_min_passages: int = Field(
         2000, ge=0, description="Fewest such passages that trigger that merge (a small corpus is not merged on every update)."
     )
+    build_batch_passages: int = Field(
+        2048, ge=1, description="Passages a full build chunks, embeds and writes at a time: its memory holds one "
+        "batch, not the corpus."
+    )
     chroma_filter_docs: int = Field(
         64, ge=0, description="A question's document filter naming more documents than this is applied to Chroma's "
         "results instead of inside Chroma (a long $in list costs Chroma more)."
@@ -146,6 +166,12 @@ class Settings(BaseSettings):
         "rules",
         description="Offline answer step: hand-set rules, or the model fitted by `python -m eval fit-answerer` "
         "(assistant/data/answer_model.json) choosing the sentence and when to decline.",
+    )
+    answer_sentence_vectors: bool | None = Field(
+        None,
+        description="Embed every chunk's sentences at index time (stored per segment, memory-mapped) so the "
+        "fitted answerer weighs the question's e5 similarity to each candidate; unset: only when "
+        "answer_model is fitted; false: never (that feature then counts as missing).",
     )
     llm_model: str = Field("gpt-4o-mini", description="Chat model name on the OpenAI-compatible endpoint.")
     llm_timeout: float = Field(30.0, description="Seconds before an LLM call is abandoned.")

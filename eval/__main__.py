@@ -46,6 +46,9 @@ def _parser() -> argparse.ArgumentParser:
     from eval.fit_answerer import add_parser as add_fit_answerer_parser
 
     add_fit_answerer_parser(sub)  # python -m eval fit-answerer: the offline answer model from reading-comprehension data
+    from eval.fit_fusion import add_parser as add_fit_fusion_parser
+
+    add_fit_fusion_parser(sub)  # python -m eval fit-fusion: the retrieval fusion weights, chosen on fit data
     from eval.scale import add_scale_parser
 
     add_scale_parser(sub)  # python -m eval scale: build/update/query cost, memory and disk from 300 to 100,000 passages

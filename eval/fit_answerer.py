@@ -4,9 +4,10 @@ For each source (CMRC 2018 trial, DRCD test), the *fit* part's articles (``eval/
 ``split_of``; the held-back part is never read here) are indexed with the product's indexer, once
 with every paragraph and once with half of them removed. Each question is asked of the first index
 (its candidates are labelled by whether they hold a gold answer) and, if its paragraph was removed,
-of the second (every candidate is a negative, and the right outcome is to decline). A logistic
-regression is fitted on the *train* articles; the decline threshold is chosen on the *validation*
-articles (a keyed-hash split of the fit part, by article). The model file records all of it.
+of the second (every candidate is a negative, and the right outcome is to decline). The own policy
+set's fit part joins them (``eval/fit_own.py``). The variant and the decline threshold are chosen on
+out-of-fold predictions (``eval/fit_model.py``), then a logistic regression is fitted on every fit
+record. The model file records all of it.
 """
 
 from __future__ import annotations
@@ -27,12 +28,9 @@ from eval.paths import EVAL_DIR, timestamp_dir
 
 DATA = EVAL_DIR.parent.parent / "shared" / "data" / "reading-comprehension"
 SOURCES = {"cmrc": "cmrc2018_trial.json", "drcd": "DRCD_test.json"}
-SEED = 20261202  # sklearn's random_state
-VALIDATION_SHARE = 0.3  # share of the fit part's articles held back to choose the threshold
-C = 1.0  # inverse regularisation strength
-SECOND_RATIO = 0.9  # a second sentence joins when nearly as probable as the best
-MAX_CHARS = 80  # each answer sentence is trimmed to its clauses that cover the question within this
-NEGATIVES_DECLINED = 0.85  # issue #11's target share of paragraph-removed questions declined
+C = 1.0  # inverse regularisation strength (the variants try it and a tenth of it)
+OWN_WEIGHT = 5.0  # weight of an own-set candidate row in the variants that weigh the small policy set up
+MAX_CHARS = 80  # an answer sentence is trimmed to this; longer sentences also get clause-window candidates
 
 
 def add_parser(sub: Any) -> None:
@@ -40,8 +38,11 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--data", type=Path, default=DATA, help="folder with cmrc2018_trial.json and DRCD_test.json")
     p.add_argument("--work", type=Path, default=Path("/tmp/policy-qa-fit"), help="corpora and indexes (cached)")
     p.add_argument("--max-paragraphs", type=int, default=200, help="fit-part paragraphs per source (whole articles)")
+    p.add_argument("--no-own", dest="own", action="store_false", help="leave out the own policy set's fit part")
     p.add_argument("--model", type=Path, default=squad_model_path(), help="model file to write")
     p.add_argument("--out", type=Path, help="report folder (default eval/reports/fit-answerer-<timestamp>/)")
+    p.add_argument("--heldout", type=int, default=0, metavar="N",
+                   help="then report on each source's held-back part: N answerable questions plus negatives")
     p.set_defaults(func=command)
 
 
@@ -51,39 +52,54 @@ def squad_model_path() -> Path:
     return DEFAULT_MODEL
 
 
-def is_validation(article_id: str) -> bool:
-    return squad._unit("validation", article_id) < VALIDATION_SHARE
-
-
 def _index(paragraphs: list[squad.Paragraph], folder: Path, seed_from: Path | None) -> Any:
     """Write and index a corpus of ``paragraphs``; the query engine over it, with a feature-only answerer."""
-    from assistant.decisions.router import build_query_engine
     from assistant.index.build import update_index
-    from assistant.qa.fitted import AnswerModel, FittedAnswerer
     from assistant.settings import Settings
 
     squad.write_corpus(paragraphs, folder / "corpus")
     if seed_from is not None:  # the removed-paragraph corpus is a subset: reuse the vectors
         squad.seed_vectors(seed_from, folder / "index")
-    settings = Settings(corpus_dir=folder / "corpus", index_dir=folder / "index", answerer="extractive")
+    settings = Settings(corpus_dir=folder / "corpus", index_dir=folder / "index", answerer="extractive",
+                        answer_model="fitted")
     update_index(settings, progress=False)
-    n = 1
-    blank = AnswerModel(("rule_score",), np.zeros(n), np.ones(n), np.zeros(n), 0.0, 0.5, 1.0, 120, {})
+    return feature_engine(settings)
+
+
+def feature_engine(settings: Any) -> Any:
+    """The product's query engine over an index, with an answerer that only computes features."""
+    from assistant.decisions.router import build_query_engine
+    from assistant.qa.fitted import AnswerModel, FittedAnswerer
+
+    n = 1  # windows on: the records hold clause-window candidates too (``is_window``), fitting may drop them
+    blank = AnswerModel(("rule_score",), np.zeros(n), np.ones(n), np.zeros(n), 0.0, 0.5, 1.0, MAX_CHARS, {},
+                        windows=True)
     return build_query_engine(settings, answerer=FittedAnswerer(blank, max_passages=settings.answer_passages + 1))
 
 
-def _rows(engine: Any, question: Any, golds: tuple[str, ...]) -> list[dict[str, Any]]:
-    """The candidates of one question: features and label (holds a gold answer)."""
+def _rows(engine: Any, question: Any, golds: tuple[str, ...], every: tuple[str, ...] = ()) -> list[dict[str, Any]]:
+    """The candidates of one question: features and label (holds any of ``golds``, or all of ``every``)."""
     from assistant.qa.engine import InvalidQuestionError
 
     try:
         text, _notice, retrieval, _declined = engine._retrieve(question.question, None)
     except InvalidQuestionError:  # an empty question in the data: nothing to learn from
         return []
-    items = engine.answerer.scored(text, retrieval.nodes, engine.answer_context(retrieval))
+    from assistant.qa.extractive.composing import trim
+
+    context = engine.answer_context(retrieval)
+    items = engine.answerer.scored(text, retrieval.nodes, context)
+    ideas = engine.answerer._concepts(context.plan_for(text), context)
     norm = [squad.match_normalize(g) for g in golds if squad.match_normalize(g)]
-    return [{"f": s.features, "y": int(any(g in squad.match_normalize(s.candidate.text) for g in norm)),
-             "chars": len(s.candidate.text)} for s in items]
+    need = [squad.match_normalize(g) for g in every if squad.match_normalize(g)]
+
+    def label(t: str) -> int:
+        t = squad.match_normalize(t)
+        return int(any(g in t for g in norm) or (bool(need) and all(g in t for g in need)))
+
+    return [{"f": {k: (None if v != v else v) for k, v in s.features.items()}, "y": label(s.candidate.text),
+             "y_trim": label(trim(s.candidate.text, ideas, MAX_CHARS)), "chars": len(s.candidate.text),
+             "window": s.candidate.text != s.sentence, "t": s.candidate.text} for s in items]
 
 
 def first_articles(paragraphs: list[squad.Paragraph], max_paragraphs: int) -> list[squad.Paragraph]:
@@ -119,90 +135,71 @@ def collect(source: str, path: Path, work: Path, max_paragraphs: int) -> list[di
     return records
 
 
-def _matrix(records: list[dict[str, Any]], names: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
-    rows = [[c["f"][n] for n in names] for r in records for c in r["cands"]]
-    return np.array(rows, dtype=float).reshape(-1, len(names)), np.array([c["y"] for r in records for c in r["cands"]])
+FEATURES_BEFORE = (  # last session's model: the rules' features, overlap, rank, year match
+    "rule_score", "rule_score_gap", "sentence_coverage", "passage_coverage", "admissible", "focus_ok", "quoted_ok",
+    "unit_present", "unit_missing", "has_number", "year_match", "char_overlap", "char_overlap_gap", "rank_prior",
+    "fused_score", "fused_raw", "passage_overlap", "log_chars",
+)
 
 
-def outcomes(records: list[dict[str, Any]], model: Any) -> list[tuple[bool, float, bool, int]]:
-    """Per question: (answerable, best probability, best candidate holds the answer, its length)."""
-    out = []
-    for r in records:
-        if not r["cands"]:
-            out.append((r["answerable"], 0.0, False, 0))
-            continue
-        x, y = _matrix([r], model.features)
-        p = model.probabilities(x)
-        i = int(np.argmax(p))
-        out.append((r["answerable"], float(p[i]), bool(y[i]), r["cands"][i]["chars"]))
-    return out
+def variants() -> list[Any]:
+    """The candidates for the model, compared on out-of-fold predictions of the fit part only."""
+    from assistant.qa.fitted import FEATURES
+    from eval.fit_model import Variant
 
-
-def figures(results: list[tuple[bool, float, bool, int]], threshold: float) -> dict[str, float]:
-    """The issue's targets at a threshold: hits (answered with a gold sentence), false declines, negatives declined."""
-    pos = [r for r in results if r[0]]
-    neg = [r for r in results if not r[0]]
-    return {
-        "answerable": len(pos),
-        "answered_with_gold_sentence": round(sum(p >= threshold and ok for _, p, ok, _ in pos) / max(len(pos), 1), 4),
-        "wrongly_declined": round(sum(p < threshold for _, p, _, _ in pos) / max(len(pos), 1), 4),
-        "negatives": len(neg),
-        "negatives_declined": round(sum(p < threshold for _, p, _, _ in neg) / max(len(neg), 1), 4),
-    }
-
-
-def choose_threshold(results: list[tuple[bool, float, bool, int]]) -> float:
-    """The lowest threshold (fewest false declines) that declines the issue's share of paragraph-removed questions."""
-    grid = np.round(np.arange(0.02, 0.995, 0.005), 3)
-    meets = [t for t in grid if figures(results, t)["negatives_declined"] >= NEGATIVES_DECLINED]
-    return float(meets[0] if meets else grid[-1])
+    return [
+        Variant(FEATURES_BEFORE, False, C, 1.0, True, label="y"),  # last session's model, now with the own set
+        Variant(FEATURES, True, C, OWN_WEIGHT, False),  # + e5, BM25, heading, neighbours, clause windows
+    ]
 
 
 def fit(records: list[dict[str, Any]]) -> tuple[Any, dict[str, Any]]:
-    """Fit on the train articles, choose the threshold on the validation ones; (model, figures)."""
-    from sklearn.linear_model import LogisticRegression
+    """Choose the variant and policy (threshold, rules-first, second piece) on out-of-fold predictions, then
+    fit the chosen variant on every fit record."""
+    from assistant.qa.fitted import AnswerModel
+    from eval.fit_model import choose, train
 
-    from assistant.qa.fitted import FEATURES, AnswerModel
-
-    train = [r for r in records if not is_validation(r["article"])]
-    val = [r for r in records if is_validation(r["article"])]
-    x, y = _matrix(train, FEATURES)
-    mean, scale = x.mean(axis=0), x.std(axis=0)
-    scale[scale == 0] = 1.0
-    lr = LogisticRegression(C=C, class_weight="balanced", max_iter=2000, random_state=SEED)
-    lr.fit((x - mean) / scale, y)
-    model = AnswerModel(FEATURES, mean, scale, lr.coef_[0], float(lr.intercept_[0]), 0.5, SECOND_RATIO, MAX_CHARS, {})
-    val_results = outcomes(val, model)
-    threshold = choose_threshold(val_results)
-    model = AnswerModel(FEATURES, mean, scale, lr.coef_[0], float(lr.intercept_[0]), threshold, SECOND_RATIO, MAX_CHARS, {})
-    report: dict[str, Any] = {"train_questions": len(train), "validation_questions": len(val),
-                              "train_candidates": int(len(y)), "train_positives": int(y.sum()),
-                              "threshold": threshold, "validation": figures(val_results, threshold)}
-    for source in sorted({r["source"] for r in val}):
-        report[f"validation_{source}"] = figures(outcomes([r for r in val if r["source"] == source], model), threshold)
-    return model, report
+    best, policy, tried = choose(records, variants(), MAX_CHARS)
+    m = train(records, best)
+    model = AnswerModel(best.features, m.mean, m.scale, m.coef, m.intercept, policy.threshold, policy.second,
+                        MAX_CHARS, {}, windows=best.windows, agree=policy.agree)
+    counts = {s: {"questions": sum(r["source"] == s for r in records),
+                  "negatives": sum(r["source"] == s and not r["answerable"] for r in records)}
+              for s in sorted({r["source"] for r in records})}
+    chosen = next(t for t in tried if t["variant"] == best.describe() and t["out_of_fold"]["agree"] == policy.agree
+                  and t["out_of_fold"]["second_ratio"] == policy.second)
+    return model, {"records": counts, "chosen": best.describe(), "out_of_fold": chosen["out_of_fold"],
+                   "variants": tried}
 
 
 def write_model(model: Any, report: dict[str, Any], path: Path, sources: dict[str, Path], max_paragraphs: int) -> None:
     import sklearn
 
+    from eval.fit_model import FOLDS, OWN_NEGATIVES_DECLINED, RC_NEGATIVES_DECLINED, SEED
+
+    chosen = report["chosen"]
     provenance = {
         "fitted": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "command": "python -m eval fit-answerer",
-        "data": {k: str(v.name) for k, v in sources.items()},
-        "split": f"eval/squad.py split_of (seed {squad.SEED!r}, fit share {squad.FIT_SHARE}): fit part only, "
-                 f"whole articles up to {max_paragraphs} paragraphs per source; validation = keyed hash < {VALIDATION_SHARE} by article",
-        "learner": f"sklearn {sklearn.__version__} LogisticRegression(C={C}, class_weight='balanced', "
-                   f"random_state={SEED}) on standardised features",
-        "label": "candidate sentence holds a gold answer (match_normalize)",
-        "threshold": f"lowest that declines >= {NEGATIVES_DECLINED} of paragraph-removed questions of the "
-                     "validation articles",
+        "command": f"python -m eval fit-answerer --max-paragraphs {max_paragraphs}",
+        "data": {**{k: str(v.name) for k, v in sources.items()}, "own": "eval/questions.jsonl (fit part)"},
+        "split": f"eval/squad.py split_of (seed {squad.SEED!r}, fit share {squad.FIT_SHARE}): fit part only "
+                 f"(RC: whole articles up to {max_paragraphs} paragraphs per source; own set: question_split == "
+                 f"'fit'); {FOLDS} folds by keyed hash of the article (own set: the question) for the choices",
+        "learner": f"sklearn {sklearn.__version__} LogisticRegression(C={chosen['C']}, class_weight="
+                   f"{chosen['class_weight']!r}, random_state={SEED}) on standardised features, own-set rows "
+                   f"weighted {chosen['own_weight']}; a missing feature (NaN) takes the mean",
+        "label": "RC: the candidate holds a gold answer; own set: it holds an evidence string or every answer "
+                 "keyword (match_normalize); unanswerable, paragraph-removed and year-swapped questions: none",
+        "threshold": f"lowest that declines >= {RC_NEGATIVES_DECLINED} of paragraph-removed RC questions and >= "
+                     f"{OWN_NEGATIVES_DECLINED} of the own set's negatives, out of fold",
         "metrics": report,
     }
     data = {"features": list(model.features), "mean": model.mean.round(6).tolist(),
             "scale": model.scale.round(6).tolist(), "coef": model.coef.round(6).tolist(),
             "intercept": round(model.intercept, 6), "threshold": model.threshold,
-            "second_ratio": model.second_ratio, "max_chars": model.max_chars, "provenance": provenance}
+            "second_ratio": model.second_ratio, "max_chars": model.max_chars, "windows": model.windows,
+            "agree": model.agree,
+            "bm25_k1": model.bm25_k1, "bm25_b": model.bm25_b, "provenance": provenance}
     path.write_text(json.dumps(data, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
 
 
@@ -215,6 +212,10 @@ def command(args: argparse.Namespace) -> int:
         return 2
     t0 = time.perf_counter()
     records = [r for k, p in sources.items() for r in collect(k, p, args.work, args.max_paragraphs)]
+    if args.own:  # the own policy set's fit part, its unanswerables and year-swapped near misses
+        from eval.fit_own import collect_own
+
+        records += collect_own(args.work)
     model, report = fit(records)
     write_model(model, report, args.model, sources, args.max_paragraphs)
     out = args.out or timestamp_dir("fit-answerer-")
@@ -222,4 +223,24 @@ def command(args: argparse.Namespace) -> int:
     (out / "fit.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     print(json.dumps(report, indent=2))
     print(f"model: {args.model} ({time.perf_counter() - t0:.0f} s); report: {out}")
+    if args.heldout:
+        return heldout_report(sources, out, args.heldout, args.model)
+    return 0
+
+
+def heldout_report(sources: dict[str, Path], out: Path, limit: int, model: Path) -> int:
+    """``eval run --squad F --split heldout --limit N --negatives`` per source with the fitted answerer, after
+    the fitting is done (the held-back part is read only here), each in ``out/heldout-<source>/``."""
+    import os
+    import subprocess
+
+    if model != squad_model_path():
+        print("note: --heldout scores the committed model file; this run wrote another one", file=sys.stderr)
+    env = {**os.environ, "POLICY_QA_ANSWER_MODEL": "fitted"}
+    for name, path in sources.items():
+        cmd = [sys.executable, "-m", "eval", "run", "--squad", str(path), "--split", "heldout", "--limit",
+               str(limit), "--negatives", "--no-progress", "--out", str(out / f"heldout-{name}")]
+        code = subprocess.run(cmd, env=env, check=False).returncode
+        if code:
+            return code
     return 0

@@ -48,7 +48,8 @@ def add_run_parser(sub: argparse._SubParsersAction) -> None:
         "--squad", type=Path, help="SQuAD-style JSON: index its paragraphs (in --out) and ask its questions"
     )
     run.add_argument(
-        "--split", choices=("heldout", "fit", "all"), default="heldout", help="--squad: which articles"
+        "--split", choices=("heldout", "fit", "all"), default=None,
+        help="which part: --squad by article (default heldout); a question set by source document (default all)",
     )
     run.add_argument(
         "--negatives", action="store_true", help="--squad: also ask questions with their paragraph removed"
@@ -87,6 +88,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     names = [n.strip() for n in compare.split(",") if n.strip()]
     try:
         questions = [] if args.squad else load_questions(args.questions, limit=args.limit)
+        if args.split in ("fit", "heldout") and not args.squad:
+            from eval.squad import question_split
+
+            questions = [q for q in questions if question_split(q) == args.split]
+        args.split = args.split or "heldout"
         thresholds = load_thresholds(args.thresholds or DEFAULT_THRESHOLDS) if args.gate else {}
     except (QuestionSetError, ThresholdsError) as exc:
         print(f"error: {exc}", file=sys.stderr)

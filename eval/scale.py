@@ -115,6 +115,7 @@ def _timed_update(settings: Settings, embedder: Any, **kwargs: Any) -> dict[str,
     from assistant.retrieval.retriever import build_retriever
 
     report = update_index(settings, progress=False, embedder=embedder, **kwargs)
+    peak = _peak_rss_mb()  # the process's peak so far: for the cold build, the build alone
     t = time.perf_counter()
     cat = open_catalog(settings, embedder=embedder)
     reopen = time.perf_counter() - t
@@ -125,7 +126,7 @@ def _timed_update(settings: Settings, embedder: Any, **kwargs: Any) -> dict[str,
             "excl_embedding_s": round(report.seconds - report.embed_seconds, 4), "embedded": report.embedded,
             "segment": report.segment, "rows_written": written, "unchanged": report.unchanged,
             "passages": report.chunks, "documents": report.documents, "reopen_s": round(reopen, 4),
-            "first_query_s": round(first, 4)}
+            "first_query_s": round(first, 4), "peak_rss_mb": round(peak, 1)}
 
 
 def measure_build(size: int, work: Path, kind: str) -> dict[str, Any]:

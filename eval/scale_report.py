@@ -30,7 +30,8 @@ METRICS: tuple[tuple[str, str], ...] = (
     ("warm retrieval p95 (ms)", "retrieval_p95_ms"),
     ("end-to-end p50 (ms)", "end_to_end_p50_ms"),
     ("end-to-end p95 (ms)", "end_to_end_p95_ms"),
-    ("peak RSS, build (MB)", "build_peak_rss_mb"),
+    ("peak RSS, cold build alone (MB)", "cold.peak_rss_mb"),
+    ("peak RSS, build process (MB)", "build_peak_rss_mb"),
     ("peak RSS, answering (MB)", "query_peak_rss_mb"),
     ("index on disk (MB)", "index_bytes/1e6"),
     ("vector cache on disk (MB)", "vector_cache_bytes/1e6"),
@@ -40,7 +41,8 @@ SLOPES = ("add.seconds", "change.seconds", "remove.seconds", "nochange.seconds",
 # #15's targets at 100,000 passages: (what, key, limit)
 TARGETS = (("warm retrieval p50 <= 80 ms", "retrieval_p50_ms", 80), ("end-to-end p95 <= 300 ms", "end_to_end_p95_ms", 300),
            ("add one document <= 10 s", "add.seconds", 10), ("no-change re-index <= 3 s", "nochange.seconds", 3),
-           ("peak RSS <= 2 GB (answering)", "query_peak_rss_mb", 2048), ("peak RSS <= 2 GB (build)", "build_peak_rss_mb", 2048))
+           ("peak RSS <= 2 GB (answering)", "query_peak_rss_mb", 2048), ("peak RSS <= 2 GB (build)", "build_peak_rss_mb", 2048),
+           ("peak RSS <= 2 GB (cold build alone)", "cold.peak_rss_mb", 2048))
 
 
 def value(row: dict[str, Any], spec: str) -> Any:

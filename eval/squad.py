@@ -57,6 +57,12 @@ def split_of(article_id: str) -> str:
     return "fit" if _unit("split", article_id) < FIT_SHARE else "heldout"
 
 
+def question_split(question: Question) -> str:
+    """``"fit"`` or ``"heldout"`` for a question of a policy set, by its first source document (never by
+    question, so a document's clauses are all on one side); a question without one (unanswerable) by id."""
+    return split_of(question.doc[0] if question.doc else question.id)
+
+
 def is_removed(paragraph_file: str) -> bool:
     """Whether a paragraph is left out of the negatives corpus (its questions then must be declined)."""
     return _unit("removed", paragraph_file) < REMOVED_SHARE

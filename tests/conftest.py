@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -34,6 +37,53 @@ SEEDS_DIR = PROJECT_ROOT.parent / "shared" / "seeds"
 CORPUS_DIR = PROJECT_ROOT / "corpus"
 
 
+# Session fixtures that are costly to start twice (a server, a warm interpreter): under pytest-xdist the tests
+# that use one run on the same worker. Add a new costly session fixture here.
+SHARED_SESSION_FIXTURES = ("real_app_url", "pg_server", "zygote")
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the marks
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Groups for ``pytest -n 2 --dist loadgroup`` (``make test``): a test that uses a module-scoped fixture runs
+    on the worker that has it (its module is one group), and so does every test of a costly session fixture
+    (SHARED_SESSION_FIXTURES); groups that share a test are merged, and so are explicit ``xdist_group`` marks.
+    Every other test is sent on its own. Under xdist the grouped tests go first, so the big groups start at once
+    and the small tests fill in behind them (the order within a group and among the rest is kept).
+    """
+    parent: dict[str, str] = {}
+
+    def root(key: str) -> str:
+        while parent.setdefault(key, key) != key:
+            key = parent[key]
+        return key
+
+    keys_of: dict[str, list[str]] = {}
+    for item in items:
+        fixtures = getattr(item, "_fixtureinfo", None)
+        defs = fixtures.name2fixturedefs if fixtures else {}
+        module = item.nodeid.split("::")[0]
+        keys = [f"module:{module}" for d in defs.values() if d and d[-1].scope == "module"][:1]
+        keys += [f"session:{name}" for name in SHARED_SESSION_FIXTURES if name in defs]
+        keys += [f"mark:{m.args[0] if m.args else m.kwargs.get('name', 'default')}"
+                 for m in item.iter_markers("xdist_group")]  # fmt: skip
+        keys_of[item.nodeid] = keys
+        for key in keys[1:]:
+            parent[root(key)] = root(keys[0])
+    names: dict[str, set[str]] = {}  # every test of a group gets the same set of names: xdist joins them
+    for keys in keys_of.values():
+        for key in keys:
+            names.setdefault(root(key), set()).add(key.split(":", 1)[1] if key.startswith("mark:") else "")
+    for item in items:
+        if keys := keys_of[item.nodeid]:
+            group = root(keys[0])
+            have = {m.args[0] if m.args else m.kwargs.get("name", "default") for m in item.iter_markers("xdist_group")}
+            wanted = {n for n in names[group] if n} | {group.split(":", 1)[1].replace("/", ".")}
+            for name in sorted(wanted - have):
+                item.add_marker(pytest.mark.xdist_group(name))
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        items.sort(key=lambda item: not keys_of[item.nodeid])  # stable: grouped first
+
+
 @pytest.fixture
 def tmp_settings(tmp_path: Path) -> Settings:
     """Settings with a private index dir and the offline answerer; the default corpus."""
@@ -48,8 +98,32 @@ def corpus_index(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     settings = Settings(
         corpus_dir=CORPUS_DIR, index_dir=tmp_path_factory.mktemp("corpus-index"), answerer="extractive"
     )
-    update_index(settings, progress=False)
+    with _vectors_shared_between_workers(tmp_path_factory, settings.index_dir / "vectors"):
+        update_index(settings, progress=False)
     return settings
+
+
+@contextlib.contextmanager
+def _vectors_shared_between_workers(factory: pytest.TempPathFactory, vectors: Path) -> Iterator[None]:
+    """Under pytest-xdist each worker indexes the corpus in its own folder, but embeds nothing the first worker
+    already embedded: the first build's vector cache is copied in before the others build (the index is then
+    identical, as tests/test_indexing.py's fresh copies show). Serially: nothing to share."""
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        yield
+        return
+    shared = factory.getbasetemp().parent / "corpus-index-vectors"  # the run's folder, above the workers'
+    with open(shared.with_suffix(".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # the other worker waits for the first build
+        if shared.is_dir() and any(shared.iterdir()):
+            shutil.copytree(shared, vectors)
+        yield
+        if not shared.is_dir():  # (no folder: every vector came from the shipped cache)
+            partial = shared.with_suffix(".tmp")
+            if vectors.is_dir():
+                shutil.copytree(vectors, partial, dirs_exist_ok=True)
+            else:
+                partial.mkdir(exist_ok=True)
+            partial.rename(shared)
 
 
 @pytest.fixture(scope="session")
@@ -67,6 +141,17 @@ def real_app_url(corpus_index: Settings) -> Iterator[str]:
 
     with serving(corpus_index) as url:
         yield url
+
+
+@pytest.fixture(scope="session")
+def zygote(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+    """A warm interpreter that forks a fresh child per script (tests/forking.py): kill -9 tests without an
+    interpreter start each."""
+    from forking import Zygote
+
+    zygote = Zygote(tmp_path_factory.mktemp("zygote"))
+    yield zygote
+    zygote.close()
 
 
 SMALL_DOCS = {

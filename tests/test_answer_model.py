@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
 from llama_index.core.schema import NodeWithScore, TextNode
 
+from assistant.qa.context import AnswerContext
+from assistant.qa.features import clause_windows
 from assistant.qa.fitted import DEFAULT_MODEL, FEATURES, AnswerModel, FittedAnswerer
 
 
@@ -41,11 +44,62 @@ def _features(question: str, *texts: str) -> dict[str, dict[str, float]]:
         ("“科创飞地”在哪里建设？", "科创飞地建设在上海张江。", "quoted_ok", 1.0),
         ("“科创飞地”在哪里建设？", "孵化基地建设在上海张江。", "quoted_ok", 0.0),
         ("高新技术企业认定补贴金额是多少元？", "认定为高新技术企业的，给予补贴50万元。", "rank_prior", 1.0),
+        ("2024年高新技术企业培育目标是什么？", "2023年培育高新技术企业100家。", "year_conflict", 1.0),
+        ("2023年高新技术企业培育目标是什么？", "2023年培育高新技术企业100家。", "year_conflict", 0.0),
+        ("高新技术企业培育目标是什么？", "2023年培育高新技术企业100家。", "year_conflict", 0.0),
+        ("高新技术企业认定补贴金额是多少元？", "认定为高新技术企业的，给予补贴50万元。", "bm25", 1.0),
+        ("高新技术企业认定补贴金额是多少元？", "认定为高新技术企业的，给予补贴50万元。", "is_window", 0.0),
+        ("高新技术企业认定补贴金额是多少元？", "认定为高新技术企业的，给予补贴50万元。", "window_share", 1.0),
     ],
 )
 def test_named_features(question: str, sentence: str, feature: str, value: float) -> None:
     feats = _features(question, sentence + "另有其他事项另行通知。")
     assert feats[sentence][feature] == value
+
+
+def test_e5_similarity_comes_from_the_context_and_is_missing_without_it() -> None:
+    good, other = "研发费用加计扣除比例提高到100%。", "企业应当按时报送统计报表材料。"
+    sims = {(1, good): 0.9, (1, other): 0.7}
+    answerer = FittedAnswerer(_model({}, 0.5))
+    ctx = AnswerContext(similarity=lambda passages: sims)
+    feats = {s.candidate.text: s.features for s in answerer.scored("研发费用加计扣除比例是多少？", _passages(good + other), ctx)}
+    assert feats[good]["e5_sim"] == 0.9 and feats[good]["e5_sim_gap"] == 0.0 and feats[good]["e5_top"] == 1.0
+    assert feats[other]["e5_sim_gap"] == pytest.approx(0.2) and feats[other]["e5_top"] == 0.0
+    assert feats[other]["adjacent_e5"] == 0.9  # the neighbour's similarity
+    bare = _features("研发费用加计扣除比例是多少？", good + other)
+    assert all(np.isnan(bare[good][k]) for k in ("e5_sim", "e5_sim_gap", "e5_top"))
+
+
+def test_a_missing_feature_takes_the_training_mean() -> None:
+    n = len(FEATURES)
+    mean = np.arange(n, dtype=float)
+    model = AnswerModel(FEATURES, mean, np.ones(n), np.ones(n), 0.0, 0.5, 1.0, 80, {})
+    row = mean.copy()
+    row[FEATURES.index("e5_sim")] = np.nan
+    assert model.probabilities(np.array([row]))[0] == pytest.approx(0.5)
+
+
+@pytest.mark.parametrize(
+    ("sentence", "limit", "windows"),
+    [
+        ("短句。", 80, []),  # one clause: nothing to window
+        ("甲方负责，乙方配合，丙方监督。", 80, []),  # within the limit: the sentence itself
+        ("对新认定的国家级专精特新小巨人企业给予一次性奖励50万元，对省级专精特新企业给予奖励20万元。", 30,
+         ["对新认定的国家级专精特新小巨人企业给予一次性奖励50万元", "对省级专精特新企业给予奖励20万元。"]),
+        ("一二三四五，六七八九十，甲乙丙丁戊。", 12, ["一二三四五，六七八九十", "六七八九十，甲乙丙丁戊。"]),
+    ],
+)
+def test_clause_windows(sentence: str, limit: int, windows: list[str]) -> None:
+    assert clause_windows(sentence, limit) == windows
+
+
+def test_a_long_sentence_gets_clause_windows_that_answer_within_the_limit() -> None:
+    sentence = ("为进一步优化营商环境，支持中小企业发展，对新认定的国家级专精特新小巨人企业给予一次性奖励50万元，"
+                "对省级专精特新企业给予奖励20万元，所需资金由市财政统筹安排。")
+    model = replace(_model({"bm25": 3.0, "is_window": 1.0}, threshold=0.5), windows=True, max_chars=40)
+    ans = FittedAnswerer(model).answer("省级专精特新企业奖励多少？", _passages(sentence))
+    assert ans.answerable
+    assert "20万元" in ans.text and len(ans.text) <= 40 + 3
 
 
 def test_overlap_and_gaps_rank_the_matching_sentence_first() -> None:
@@ -87,8 +141,8 @@ def test_answers_the_most_probable_sentence_with_a_citation() -> None:
 
 def test_committed_model_file_names_its_features_and_provenance() -> None:
     data = json.loads(DEFAULT_MODEL.read_text(encoding="utf-8"))
-    assert tuple(data["features"]) == FEATURES
-    assert len(data["coef"]) == len(data["mean"]) == len(data["scale"]) == len(FEATURES)
+    assert set(data["features"]) <= set(FEATURES)  # the chosen variant's features, each computed by name
+    assert len(data["coef"]) == len(data["mean"]) == len(data["scale"]) == len(data["features"])
     assert 0 < data["threshold"] < 1
     prov = data["provenance"]
     for key in ("data", "split", "learner", "label", "threshold", "metrics", "command"):
@@ -105,4 +159,43 @@ def test_build_answerer_picks_the_fitted_model_only_when_asked() -> None:
     rules = build_answerer(Settings(answerer="extractive"))
     fitted = build_answerer(Settings(answerer="extractive", answer_model="fitted"))
     assert type(rules) is ExtractiveAnswerer
-    assert isinstance(fitted, FittedAnswerer) and fitted.model.features == FEATURES
+    assert isinstance(fitted, FittedAnswerer) and set(fitted.model.features) <= set(FEATURES)
+
+
+def test_an_index_build_stores_each_chunks_sentence_vectors(small_settings) -> None:  # noqa: ANN001 - fixture
+    """Sentence vectors are written per segment, found again by chunk and sentence text, and the question's
+    similarity to them is the cosine of the same embedder's query and passage vectors."""
+    from assistant.index.build import update_index
+    from assistant.index.catalog import open_catalog
+    from assistant.index.sentences import node_sentences, question_similarity
+
+    settings = small_settings.model_copy(update={"answer_model": "fitted"})  # vectors unset: on for fitted
+    update_index(settings, progress=False)
+    cat = open_catalog(settings)
+    similarity = question_similarity(cat, "首次升规的企业奖励多少")
+    assert similarity is not None
+    passages = [NodeWithScore(node=n, score=1.0) for n in cat.nodes.values()]
+    sims = similarity(passages)
+    expected = {(k, s) for k, p in enumerate(passages, start=1) for s in node_sentences(p.node)}
+    assert set(sims) == expected and len(expected) >= 5
+    sentence = next(s for (_, s) in sims if "首次升规" in s)
+    q = np.asarray(cat.embedder.get_query_embedding("首次升规的企业奖励多少"))
+    v = np.asarray(cat.embedder.get_text_embedding(sentence))
+    direct = float(q @ v / np.linalg.norm(q) / np.linalg.norm(v))
+    k = next(k for (k, s) in sims if s == sentence)
+    assert sims[(k, sentence)] == pytest.approx(direct, abs=2e-3)  # stored as float16
+    assert max(sims.values()) == sims[(k, sentence)]
+
+
+def test_sentence_vectors_off_writes_none_and_the_similarity_is_missing(small_settings) -> None:  # noqa: ANN001
+    from assistant.index.build import update_index
+    from assistant.index.catalog import open_catalog
+    from assistant.index.sentences import question_similarity
+
+    rules = small_settings  # unset with the rules answering: no sentence is embedded
+    off = small_settings.model_copy(update={"answer_model": "fitted", "answer_sentence_vectors": False,
+                                            "index_dir": small_settings.index_dir.with_name("index-off")})
+    for settings in (rules, off):
+        update_index(settings, progress=False)
+        assert not list(settings.index_dir.glob("builds/*/sentences.npy"))
+        assert question_similarity(open_catalog(settings), "首次升规的企业奖励多少") is None

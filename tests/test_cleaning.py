@@ -133,3 +133,13 @@ def test_long_space_runs_in_html_fragments_stay_linear() -> None:
     # Only a catastrophic-blow-up guard: this takes milliseconds; the quadratic form took ~30 s.
     assert time.perf_counter() - started < 5.0
     assert out == "\n甲\n乙" + " " * 100_000 + "丙"
+
+
+def test_a_row_merged_over_a_page_break_keeps_each_padded_column_apart() -> None:
+    """A short row is padded with empty columns; the rest of that row must fill each column once, not all."""
+    from assistant.corpus.cleaning.flat_tables import _FlatTable
+
+    table = _FlatTable(["序号", "总体任务", "重点工作", "A", "B", "C"])
+    table.parse_row(1, ["1.甲"])
+    table.parse_row(1, ["1.乙", "", "1.丙", "", "1.丁"])
+    assert table.rows[0].items == [["1.乙"], ["1.丙"], ["1.甲", "1.丁"]]

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 
 import pytest
 
@@ -34,15 +31,20 @@ def test_every_filled_cell_is_cited_and_verified(engine) -> None:
     assert "| 温州市 |" in table.to_markdown()
 
 
-def test_compare_cli_prints_json(corpus_index: Settings) -> None:
-    env = {**os.environ, "POLICY_QA_INDEX_DIR": str(corpus_index.index_dir)}
-    proc = subprocess.run(
-        [sys.executable, "-m", "assistant.cli", "compare", "政府采购预留给中小企业的份额",
-         "--jurisdiction", "乐清市", "--jurisdiction", "朔州市", "--json"],
-        cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    rows = json.loads(proc.stdout)["rows"]
+def test_compare_cli_prints_json(
+    corpus_index: Settings, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``policy-qa compare --json`` through ``cli.main`` (settings from the environment, as a process has them;
+    the real-process smoke tests are in tests/test_cli_smoke.py)."""
+    from assistant import cli
+
+    monkeypatch.setenv("POLICY_QA_INDEX_DIR", str(corpus_index.index_dir))
+    monkeypatch.chdir(PROJECT_ROOT)
+    code = cli.main(["compare", "政府采购预留给中小企业的份额", "--jurisdiction", "乐清市", "--jurisdiction", "朔州市",
+                     "--json"], settings=Settings())
+    captured = capsys.readouterr()
+    assert code == 0, captured.err[-2000:]
+    rows = json.loads(captured.out)["rows"]
     yueqing = [r for r in rows if r["jurisdiction"] == "乐清市" and r["citation"]]
     assert yueqing and any("40%" in r["text"] for r in yueqing)
 

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
+import os
 from pathlib import Path
 
 import pytest
@@ -147,15 +146,16 @@ def test_any_gold_answer_counts_as_the_keyword() -> None:
                           retrieval_ms=None, total_ms=None)["keyword_recall"] == 0.5
 
 
-def test_split_is_by_article_stable_and_about_half() -> None:
+def test_split_is_by_article_stable_and_about_half(zygote) -> None:
     ids = [f"article-{i}" for i in range(2000)]
     parts = [squad.split_of(a) for a in ids]
     assert set(parts) == {"fit", "heldout"}
     assert 0.45 < parts.count("fit") / len(ids) < 0.55
     # Stable across processes and machines (a keyed sha256, not Python's salted hash()).
     code = "from eval.squad import split_of; print(','.join(split_of(f'article-{i}') for i in range(50)))"
-    other = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=PROJECT_ROOT, check=True)
-    assert other.stdout.strip().split(",") == parts[:50]
+    other = zygote.run(code, dict(os.environ))  # another process, another hash salt (tests/forking.py)
+    assert other.returncode == 0, other.output[-2000:]
+    assert other.output.strip().split(",") == parts[:50]
 
 
 def test_split_never_puts_an_article_in_both_parts(tiny: Path) -> None:

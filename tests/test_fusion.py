@@ -3,10 +3,14 @@ sources, on plain tables (assistant/retrieval/fusion.py)."""
 
 from __future__ import annotations
 
+import tomllib
+from types import SimpleNamespace
+
+import numpy as np
 import pytest
 
 from assistant.retrieval.fusion import Adjustment, adjusted, interleave, ranked, weighted_rrf
-from assistant.settings import RetrievalSettings, Settings
+from assistant.settings import FUSION_FILE, RetrievalSettings, Settings
 
 
 @pytest.mark.parametrize(
@@ -100,18 +104,56 @@ def test_ranked_is_best_first() -> None:
 
 
 def test_retrieval_constants_are_settings(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The fusion's numbers come from Settings.retrieval and can be set per deployment (and swept)."""
+    """The fusion's numbers come from Settings.retrieval and can be set per deployment (and swept); the
+    fitted ones default to what ``python -m eval fit-fusion`` wrote, with its provenance, in fusion.toml."""
+    fitted = tomllib.loads(FUSION_FILE.read_text(encoding="utf-8"))
     defaults = RetrievalSettings()
-    assert (defaults.rrf_k, defaults.dense_weight, defaults.sparse_weight) == (20.0, 1.0, 1.5)
-    assert (defaults.named_document_boost, defaults.exact_place_factor, defaults.leg_depth) == (
-        1.0,
-        1.15,
-        100,
-    )
+    assert {k: getattr(defaults, k) for k in fitted["fitted"]} == fitted["fitted"]
+    assert {"data", "split", "metric", "grid_rrf_k", "heldout_hit5"} <= set(fitted["provenance"])
+    assert (defaults.named_document_boost, defaults.leg_depth) == (1.0, 100)
     monkeypatch.setenv("POLICY_QA_RETRIEVAL__RRF_K", "30")
     monkeypatch.setenv("POLICY_QA_RETRIEVAL__EXACT_PLACE_FACTOR", "1.3")
+    monkeypatch.setenv("POLICY_QA_RETRIEVAL__CHAR_WEIGHT", "0")
     tuned = Settings().retrieval
-    assert (tuned.rrf_k, tuned.exact_place_factor, tuned.sparse_weight) == (30.0, 1.3, 1.5)
+    assert (tuned.rrf_k, tuned.exact_place_factor, tuned.char_weight) == (30.0, 1.3, 0.0)
+    assert tuned.sparse_weight == fitted["fitted"]["sparse_weight"]
+
+
+# order(): the product's fusion of one question's rankings (positions 0..3 of a 4-passage build; passages
+# 0-1 in document "a", 2-3 in "b"), as retrieve_detailed and fit-fusion both run it.
+_W = {"rrf_k": 1.0, "legs": (1.0, 1.0, 0.0), "named_document_boost": 0.0, "exact_place_factor": 1.0,
+      "superseded_weight": 1.0}
+
+
+@pytest.mark.parametrize(
+    ("rankings", "weights", "named", "exact", "expected"),
+    [
+        # two legs agree on 1 first
+        ([[1, 0], [1, 2]], {}, [], [], ["n1", "n0", "n2"]),
+        # the character leg at weight 0 is left out: its passages do not even enter (as before it existed)
+        ([[1, 0], [1, 2], [3]], {}, [], [], ["n1", "n0", "n2"]),
+        # weighted, it lifts the passage only it found over ones a single other leg found lower down
+        ([[1, 0], [1, 2], [3]], {"legs": (1.0, 1.0, 1.0)}, [], [], ["n1", "n3", "n0", "n2"]),
+        # a heavier word leg puts its first above the dense leg's
+        ([[0, 1], [2, 0]], {"legs": (1.0, 4.0, 0.0)}, [], [], ["n2", "n0", "n1"]),
+        # a named document's passages first; the very place's passages multiplied
+        ([[0, 2], [0, 2]], {"named_document_boost": 1.0}, ["b"], [], ["n2", "n0"]),
+        ([[0, 2], [0, 3]], {"exact_place_factor": 4.0}, [], [3], ["n3", "n0", "n2"]),
+    ],
+)
+def test_order(
+    rankings: list[list[int]], weights: dict, named: list[str], exact: list[int], expected: list[str]
+) -> None:
+    from assistant.retrieval.fusion import Weights
+    from assistant.retrieval.retriever import Candidates, ScopeLegs, order
+
+    cat = SimpleNamespace(doc_index=np.array(["a", "a", "b", "b"]), node_ids=["n0", "n1", "n2", "n3"])
+    mask = np.zeros(4, dtype=bool)
+    mask[exact] = True
+    plan = SimpleNamespace(named_docs=named)
+    cand = Candidates(plan, [ScopeLegs(rankings, mask)], {}, np.zeros(4), frozenset(), None, [], {})  # type: ignore[arg-type]
+    got = order(cat, cand, Weights(**{**_W, **weights}))  # type: ignore[arg-type]
+    assert [node_id for node_id, _ in got] == expected
 
 
 def test_retriever_reads_its_constants_from_settings() -> None:

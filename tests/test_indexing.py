@@ -7,7 +7,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -75,13 +74,31 @@ def test_failed_build_leaves_previous_index_answering(
     assert after.answerable and "20万元" in after.text
 
 
-def test_killed_build_leaves_previous_index_intact(small_settings: Settings, small_corpus: Path) -> None:
+KILLED_INDEX_COMMAND = """
+import os, signal, sys
+from assistant.index import embedding
+
+original, calls = embedding.CachedEmbedding._get_text_embeddings, []
+
+def second_batch_kills(self, texts):
+    calls.append(len(texts))
+    if len(calls) == 2:
+        os.kill(os.getpid(), signal.SIGKILL)
+    return original(self, texts)
+
+embedding.CachedEmbedding._get_text_embeddings = second_batch_kills
+sys.argv = ["policy-qa", "index", "--quiet"]
+runpy.run_module("assistant.cli", run_name="__main__")  # python -m assistant.cli index --quiet
+"""
+
+
+def test_killed_build_leaves_previous_index_intact(small_settings: Settings, small_corpus: Path, zygote) -> None:
     update_index(small_settings, progress=False)
     layout = Layout(small_settings.index_dir)
     good = layout.current_id()
-    for i in range(40):  # enough new text that embedding takes a while
+    for i in range(40):  # new passages for several embedding batches
         (small_corpus / f"extra_{i}.txt").write_text(
-            f"丁市第{i}号通知\n\n一、总则\n" + "".join(f"第{j}项措施：对企业给予支持，金额{i}{j}万元。" for j in range(30)),
+            f"丁市第{i}号通知\n\n一、总则\n" + "".join(f"第{j}项措施：对企业给予支持，金额{i}{j}万元。" for j in range(3)),
             encoding="utf-8",
         )
     env = {
@@ -89,17 +106,9 @@ def test_killed_build_leaves_previous_index_intact(small_settings: Settings, sma
         "POLICY_QA_CORPUS_DIR": str(small_corpus),
         "POLICY_QA_INDEX_DIR": str(small_settings.index_dir),
     }
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "assistant.cli", "index", "--quiet"],
-        cwd=PROJECT_ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    time.sleep(6)  # imports done, in the middle of embedding ~1200 new passages
-    assert proc.poll() is None, "the build finished before it could be killed"
-    proc.send_signal(signal.SIGKILL)
-    proc.wait(timeout=10)
+    # `policy-qa index` killed in the middle of embedding the new passages (one batch done, the next begun)
+    proc = zygote.run(KILLED_INDEX_COMMAND, env)
+    assert proc.returncode == -signal.SIGKILL, "the build finished before it could be killed\n" + proc.output[-2000:]
     assert layout.current_id() == good
     ans = ask(small_settings, "首次升规的企业奖励多少？")
     assert ans.answerable and "20万元" in ans.text
@@ -471,7 +480,7 @@ build.update_index(progress=False)
 
 @pytest.mark.parametrize("point", list(KILL_POINTS))
 def test_kill_9_at_any_point_of_an_update_leaves_a_consistent_index(
-    point: str, small_settings: Settings, small_corpus: Path
+    point: str, small_settings: Settings, small_corpus: Path, zygote
 ) -> None:
     from assistant.settings import IndexingSettings
 
@@ -485,9 +494,8 @@ def test_kill_9_at_any_point_of_an_update_leaves_a_consistent_index(
     (small_corpus / "beta_county_opinions.txt").unlink()
     env = {**os.environ, "POLICY_QA_CORPUS_DIR": str(small_corpus), "POLICY_QA_INDEX_DIR": str(settings.index_dir),
            "POLICY_QA_INDEXING__EMBED_BATCH_SIZE": "2"}
-    proc = subprocess.run([sys.executable, "-c", KILLER.format(point=KILL_POINTS[point])], cwd=PROJECT_ROOT, env=env,
-                          capture_output=True, text=True, timeout=300)
-    assert proc.returncode == -signal.SIGKILL, proc.stderr[-2000:]
+    proc = zygote.run(KILLER.format(point=KILL_POINTS[point]), env)  # a fresh process, as `python -c` would be
+    assert proc.returncode == -signal.SIGKILL, proc.output[-2000:]
 
     layout = Layout(settings.index_dir)
     kept = _cached_vectors(settings)

@@ -50,3 +50,87 @@ def test_updates_write_only_the_document_that_changed(scale_run: tuple[dict, Pat
 ])
 def test_log_log_slope(xs: list[float], ys: list[float], expected: float | None) -> None:
     assert slope(xs, ys) == expected
+
+
+# --- a cold build at scale: bounded memory, cheap place tagging, the same index --------------------------
+
+
+def test_place_tagger_gives_jiebas_own_words_and_tags() -> None:
+    """The numpy unknown-word search tags exactly as jieba's (so most_named_place finds the same places)."""
+    from assistant.core.text import pos_tokenizer, to_simplified
+    from assistant.corpus.postag import place_tagger
+    from eval.scale_corpus import document
+    from tests.conftest import CORPUS_DIR
+
+    texts = [p.read_text(encoding="utf-8")[:3000] for p in sorted(CORPUS_DIR.glob("*.txt"))]
+    texts += [document(i)[1][:3000] for i in (0, 1, 5000)]
+    for text in map(to_simplified, texts):
+        assert [(w.word, w.flag) for w in place_tagger().cut(text)] == [(w.word, w.flag) for w in pos_tokenizer().cut(text)]
+
+
+def test_merged_counts_equal_postings_concat() -> None:
+    import numpy as np
+
+    from assistant.core.text import tokenize
+    from assistant.index.merging import merge
+    from assistant.index.sparse import Postings
+    from tests.conftest import CORPUS_DIR
+
+    lines = [line for p in sorted(CORPUS_DIR.glob("*.txt")) for line in p.read_text("utf-8").splitlines() if line.strip()]
+    rng = np.random.default_rng(1)
+    parts = []
+    for a, b in ((0, 50), (50, 51), (51, 200), (200, len(lines))):
+        p = Postings.from_tokens([tokenize(t) or [""] for t in lines[a:b]])
+        parts.append((p, np.flatnonzero(rng.random(p.rows) < 0.7) if a else np.arange(p.rows)))  # dead rows too
+    ours, theirs = merge(parts), Postings.concat(parts)
+    assert ours.vocab == theirs.vocab
+    for name in ("indptr", "indices", "counts", "lengths"):
+        assert np.array_equal(getattr(ours, name), getattr(theirs, name)) and getattr(ours, name).dtype == getattr(
+            theirs, name).dtype, name
+
+
+def test_a_full_build_holds_one_batch_of_documents_and_writes_the_same_index(
+    small_settings, small_corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import weakref
+
+    from assistant.index import build
+    from assistant.index.layout import Layout
+    from assistant.settings import IndexingSettings
+    from tests.test_indexing import _gamma
+
+    for n in range(6):
+        _gamma(small_corpus, n)
+    whole = build.update_index(small_settings, progress=False)  # one batch: the whole corpus
+    refs: list[weakref.ref] = []
+    most: list[int] = []
+    chunk_file = build.chunk_file
+
+    def counted(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        fresh = chunk_file(*args, **kwargs)
+        refs.append(weakref.ref(fresh))
+        most.append(sum(r() is not None for r in refs))  # documents chunked and not yet dropped
+        return fresh
+
+    monkeypatch.setattr(build, "chunk_file", counted)
+    small = small_settings.model_copy(update={"index_dir": tmp_path / "batched",
+                                              "indexing": IndexingSettings(build_batch_passages=2)})
+    batched = build.update_index(small, progress=False)
+    assert len(most) == 8 and max(most) <= 3  # chunked a batch at a time, each batch dropped once written
+    assert batched.chunks == whole.chunks and batched.segment == whole.segment == "sealed"
+    a, b = Layout(small_settings.index_dir).build_dir(whole.build_id), Layout(small.index_dir).build_dir(batched.build_id)
+    names = ["chunks.jsonl", "documents.jsonl", "vectors.npy", *(p.relative_to(a).as_posix() for p in (a / "bm25").rglob("*.*"))]
+    for name in names:  # every term count (words, and character n-grams where built) too
+        assert (a / name).read_bytes() == (b / name).read_bytes(), name
+    assert not (b / "bm25.parts").exists() and not list(b.glob("*.part"))
+
+
+def test_a_document_without_passages_among_others_is_indexed(small_settings, small_corpus: Path) -> None:
+    """Regression: its empty vector block failed the whole build (ValueError: cannot reshape array of size 0)."""
+    from assistant.index.build import update_index
+    from assistant.index.catalog import open_catalog
+
+    (small_corpus / "title_only.txt").write_text("甲市通知\n", encoding="utf-8")
+    report = update_index(small_settings, progress=False)
+    assert report.chunks > 0 and any("title_only.txt" in w for w in report.warnings)
+    assert {d.file for d in open_catalog(small_settings).documents} >= {"title_only.txt", "alpha_city_measures.txt"}

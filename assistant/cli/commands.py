@@ -139,9 +139,10 @@ def cmd_export_cache(args: argparse.Namespace, settings: Settings) -> int:
     from assistant.index.build import embed_text
     from assistant.index.catalog import open_catalog
     from assistant.index.embedding import SHIPPED_CACHE_DIR, VectorCache, text_key
+    from assistant.index.sentences import sentence_keys
 
     cat = open_catalog(settings)
-    keys = {text_key(embed_text(n)) for n in cat.nodes.values()}
+    keys = {text_key(embed_text(n)) for n in cat.nodes.values()} | sentence_keys(cat.nodes.values())
     path = settings.corpus_dir / SHIPPED_CACHE_DIR / f"{cat.embedder.embedder_id}.npz"
     shipped = VectorCache(path, fallbacks=[cat.embedder.cache.path])
     shipped.save(keep=keys)

@@ -20,10 +20,10 @@ _SCAN_CHARS = 20000  # places are counted in the start of a document
 
 def most_named_place(text: str, min_count: int = 3) -> str:
     """The place a document names most often (jieba 'ns'), for documents that never state their issuer."""
-    from assistant.core.text import pos_tokenizer
+    from assistant.corpus.postag import place_tagger  # jieba's tags, its unknown-word search in numpy
 
     counts: dict[str, int] = {}
-    for w in pos_tokenizer().cut(to_simplified(text[:_SCAN_CHARS])):
+    for w in place_tagger().cut(to_simplified(text[:_SCAN_CHARS])):
         word = w.word.strip()
         if w.flag == "ns" and len(word) >= 2 and word not in _GENERIC_NS:
             key = _PLACE_SUFFIX.sub("", word)  # 朔州市 and 朔州 are one place

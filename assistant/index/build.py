@@ -14,8 +14,9 @@ import hashlib
 import importlib.util
 import json
 import logging
+import shutil
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from importlib import resources
@@ -29,7 +30,8 @@ from assistant.index import compose, store
 from assistant.index.documents import bm25_text, chunk_file, doc_fingerprint, embed_text, fingerprint
 from assistant.index.embedding import CachedEmbedding, build_embedder, text_key
 from assistant.index.layout import FORMAT_VERSION, IndexCorruptError, IndexOutdatedError, Layout, write_atomic
-from assistant.index.scan import read_scan, scan_corpus, write_scan
+from assistant.index.scan import CorpusFile, read_scan, scan_corpus, write_scan
+from assistant.index.sentences import add_sentence_vectors
 from assistant.settings import Settings, get_settings
 
 logger = logging.getLogger(__name__)
@@ -39,9 +41,11 @@ __all__ = ["EmbedderMismatchError", "EmptyIndexError", "IndexBusyError", "IndexR
 
 # What turns files into chunks: a change to any of these re-chunks every document (a package counts whole).
 PIPELINE_MODULES = (
-    "assistant.corpus.loading", "assistant.corpus.manifest", "assistant.corpus.places", "assistant.corpus.metadata",
+    "assistant.corpus.loading", "assistant.corpus.manifest", "assistant.corpus.places", "assistant.corpus.postag",
+    "assistant.corpus.metadata",
     "assistant.corpus.reading", "assistant.corpus.records", "assistant.corpus.cleaning", "assistant.corpus.chunking",
     "assistant.corpus.sections", "assistant.corpus.spans", "assistant.core.outline", "assistant.core.text",
+    "assistant.index.sparse",  # the word and character counts: an index without the character leg is rebuilt
 )
 PIPELINE_DATA = ("policy_terms.txt", "corpus.toml", "text.toml")  # under assistant/data/
 
@@ -162,29 +166,31 @@ def update_index(
                                skipped=skipped, unchanged=True, seconds=time.perf_counter() - started)
 
         report = IndexReport(build_id=layout.new_build_id(), documents=len(files), chunks=0, skipped=skipped)
-        plan = compose.Plan([f.doc_id for f in files], {}, {}, dict(current.get("segments", {})) if reusable else {})
-        for f in files:
-            prev = old.get(f.doc_id)
-            if prev and prev["fingerprint"] == fingerprints[f.doc_id]:
-                plan.kept[f.doc_id] = prev
-                continue
-            (report.changed if prev else report.added).append(f.file)
-            plan.fresh[f.doc_id] = chunk_file(f, fingerprints[f.doc_id], settings, report.warnings)
-        report.removed = sorted(v["file"] for k, v in old.items() if k not in fingerprints)
-        report.chunks = sum(int(r["chunks"]) for r in plan.kept.values()) + sum(
-            len(d.nodes) for d in plan.fresh.values())
-        if not report.chunks:  # nothing to search: keep the previous index answering
+        plan, changed = _plan(files, fingerprints, old, dict(current.get("segments", {})) if reusable else {}, report)
+
+        def chunk(doc_id: str) -> compose.FreshDoc:
+            fresh = chunk_file(changed[doc_id], fingerprints[doc_id], settings, report.warnings)
+            changed[doc_id].doc = None  # its text lives in the chunks now
+            return fresh
+
+        if reusable:  # an update chunks now, to choose the segment it writes; a full build a batch at a time
+            plan.fresh.update({doc_id: chunk(doc_id) for doc_id in changed})
+        if reusable and not _chunks(plan):  # nothing to search: keep the previous index answering
             raise empty_index_error(settings.corpus_dir, len(files), skipped)
 
-        t_embed = time.perf_counter()
-        report.embedded = _embed(plan, embedder, progress=progress)
-        report.embed_seconds = time.perf_counter() - t_embed
-        report.segment = _write_build(settings, layout, report.build_id, plan, embedder, version,
-                                      current=current, full=not reusable, fingerprints=fingerprints)
-        layout.set_current(report.build_id)
-        removed = layout.collect_garbage(compose.referenced(layout.read_meta(report.build_id))
-                                         | compose.referenced(current))
-        _drop_server_collections(settings, removed)
+        embed = _Embedding(embedder, progress)
+        try:
+            report.segment, report.chunks = _write_build(
+                settings, layout, report.build_id, plan, embed, version, current=current, full=not reusable,
+                fingerprints=fingerprints, files={f.doc_id: f.file for f in files}, chunk=chunk)
+        finally:
+            embed.close()
+        report.embedded, report.embed_seconds = embed.embedded, embed.seconds
+        if not report.chunks:  # a full build of documents without text: never made current, removed
+            shutil.rmtree(layout.build_dir(report.build_id), ignore_errors=True)
+            raise empty_index_error(settings.corpus_dir, len(files), skipped)
+        add_sentence_vectors(settings, layout, report.build_id, embedder, progress=progress)
+        _publish(settings, layout, report.build_id, current)
         write_scan(layout.index_dir, version, files, fingerprints, seen)
         report.seconds = time.perf_counter() - started
         logger.info("index build %s: %d documents, %d chunks", report.build_id, len(files), report.chunks)
@@ -209,38 +215,68 @@ def _current(layout: Layout, embedder: CachedEmbedding, rebuild: bool) -> tuple[
     return current, rebuild
 
 
-def _embed(plan: compose.Plan, embedder: CachedEmbedding, *, progress: bool) -> int:
-    """Embed the fresh passages (cache misses only) and attach each document's vectors."""
-    texts = [embed_text(n) for d in plan.fresh.values() for n in d.nodes]
-    bar = None
-    if progress and embedder.missing(texts):
-        from tqdm import tqdm
-
-        bar = tqdm(total=len(set(embedder.missing(texts))), desc="嵌入向量", unit="段")
-    try:
-        embedded = embedder.fill(texts, on_batch=bar.update if bar else None)
-    finally:
-        if bar:
-            bar.close()
-    for d in plan.fresh.values():
-        vecs = [embedder.cache.get(text_key(embed_text(n))) for n in d.nodes]
-        d.vectors = np.stack(vecs) if vecs else np.zeros((0, 0), np.float32)
-    return embedded
+def _plan(files: list[CorpusFile], fingerprints: dict[str, str], old: dict[str, Any],
+          segments: dict[str, dict[str, Any]], report: IndexReport) -> tuple[compose.Plan, dict[str, CorpusFile]]:
+    """The new build's documents: kept from the current build, or fresh (not chunked yet); the changed files."""
+    plan = compose.Plan([f.doc_id for f in files], {}, {}, segments)
+    changed: dict[str, CorpusFile] = {}
+    for f in files:
+        prev = old.get(f.doc_id)
+        if prev and prev["fingerprint"] == fingerprints[f.doc_id]:
+            plan.kept[f.doc_id] = prev
+            continue
+        (report.changed if prev else report.added).append(f.file)
+        changed[f.doc_id] = f
+        plan.fresh[f.doc_id] = None
+    report.removed = sorted(v["file"] for k, v in old.items() if k not in fingerprints)
+    return plan, changed
 
 
-def _write_build(settings: Settings, layout: Layout, build_id: str, plan: compose.Plan, embedder: CachedEmbedding,
-                 version: str, *, current: dict[str, Any] | None, full: bool, fingerprints: dict[str, str]) -> str:
-    """The new segment (if any) and meta.json, written before anything points at them; the segment kind."""
+def _chunks(plan: compose.Plan) -> int:
+    """Passages of an update's build (its fresh documents are chunked already)."""
+    return sum(int(r["chunks"]) for r in plan.kept.values()) + sum(len(d.nodes) for d in plan.fresh.values() if d)
+
+
+class _Embedding:
+    """Embeds a batch of fresh documents' passages (cache misses only) and attaches each document's vectors."""
+
+    def __init__(self, embedder: CachedEmbedding, progress: bool) -> None:
+        self.embedder, self.progress = embedder, progress
+        self.embedded, self.seconds = 0, 0.0
+        self._bar: Any = None
+
+    def __call__(self, docs: list[compose.FreshDoc]) -> None:
+        started = time.perf_counter()
+        texts = [embed_text(n) for d in docs for n in d.nodes]
+        if self.progress and self._bar is None and self.embedder.missing(texts):
+            from tqdm import tqdm
+
+            self._bar = tqdm(desc="嵌入向量", unit="段")
+        self.embedded += self.embedder.fill(texts, on_batch=self._bar.update if self._bar else None)
+        for d in docs:
+            vecs = [self.embedder.cache.get(text_key(embed_text(n))) for n in d.nodes]
+            d.vectors = np.stack(vecs) if vecs else np.zeros((0, 0), np.float32)
+        self.seconds += time.perf_counter() - started
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+
+
+def _write_build(settings: Settings, layout: Layout, build_id: str, plan: compose.Plan, embed: _Embedding,
+                 version: str, *, current: dict[str, Any] | None, full: bool, fingerprints: dict[str, str],
+                 files: dict[str, str], chunk: Callable[[str], compose.FreshDoc]) -> tuple[str, int]:
+    """The new segment (if any) and meta.json, written before anything points at them; the segment kind and
+    the build's passages."""
     bdir = layout.build_dir(build_id)
     bdir.mkdir(parents=True, exist_ok=True)
-    docs, segments = compose.write(plan, settings, layout, build_id, full=full)
-    files = {d: (plan.fresh[d].row["file"] if d in plan.fresh else plan.kept[d]["file"]) for d in plan.order}
+    docs, segments = compose.write(plan, settings, layout, build_id, full=full, chunk=chunk, embed=embed)
     meta = {
         "format": FORMAT_VERSION,
         "build_id": build_id,
         "previous": current["build_id"] if current else "",
         "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
-        "embedder_id": embedder.embedder_id,
+        "embedder_id": embed.embedder.embedder_id,
         "pipeline_version": version,
         "corpus_dir": str(settings.corpus_dir),
         "server": f"{settings.chroma_host}:{settings.chroma_port}" if settings.chroma_host else "",
@@ -250,19 +286,12 @@ def _write_build(settings: Settings, layout: Layout, build_id: str, plan: compos
     }
     write_atomic(bdir / "meta.json", json.dumps(meta, ensure_ascii=False, indent=0))
     if build_id not in segments:
-        return ""
-    return "sealed" if segments[build_id]["sealed"] else "delta"
+        return "", meta["chunks"]
+    return ("sealed" if segments[build_id]["sealed"] else "delta"), meta["chunks"]
 
 
-def _drop_server_collections(settings: Settings, build_ids: list[str]) -> None:
-    if not build_ids or not store.server_configured(settings):
-        return
-    try:
-        client = store.connect(settings)
-        for bid in build_ids:
-            try:
-                client.delete_collection(store.collection_name(bid))
-            except Exception:  # already gone
-                pass
-    except store.StoreUnavailableError as exc:
-        logger.warning("could not drop old collections: %s", exc)
+def _publish(settings: Settings, layout: Layout, build_id: str, current: dict[str, Any]) -> None:
+    """Make ``build_id`` current, then drop what neither it nor the build before it references."""
+    layout.set_current(build_id)
+    removed = layout.collect_garbage(compose.referenced(layout.read_meta(build_id)) | compose.referenced(current))
+    store.drop_collections(settings, removed)

@@ -11,7 +11,7 @@ but comes once per that share of changed passages, so its cost per changed passa
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -40,7 +40,7 @@ class Plan:
 
     order: list[str]
     kept: dict[str, dict[str, Any]]  # doc_id -> the current build's record (fingerprint, chunks, segment)
-    fresh: dict[str, FreshDoc]
+    fresh: dict[str, FreshDoc | None]  # None: chunked when written (a full build holds one batch at a time)
     segments: dict[str, dict[str, Any]] = field(default_factory=dict)  # current build's segment descriptors
 
 
@@ -51,7 +51,7 @@ def choose(plan: Plan, settings: Settings, *, full: bool) -> tuple[str, set[str]
     live: dict[str, int] = {}
     for rec in plan.kept.values():
         live[rec["segment"]] = live.get(rec["segment"], 0) + int(rec["chunks"])
-    fresh_rows = sum(len(f.nodes) for f in plan.fresh.values())
+    fresh_rows = sum(len(f.nodes) for f in plan.fresh.values() if f is not None)  # all chunked unless full
     sealed = {s for s in live if plan.segments[s]["sealed"]}
     outside = fresh_rows + sum(n for s, n in live.items() if s not in sealed)
     dead = sum(plan.segments[s]["rows"] - live[s] for s in sealed)
@@ -65,30 +65,53 @@ def choose(plan: Plan, settings: Settings, *, full: bool) -> tuple[str, set[str]
     return ("delta" if plan.fresh else "none"), set()
 
 
-def write(plan: Plan, settings: Settings, layout: Layout, build_id: str, *, full: bool
+def write(plan: Plan, settings: Settings, layout: Layout, build_id: str, *, full: bool,
+          chunk: Callable[[str], FreshDoc], embed: Callable[[list[FreshDoc]], None]
           ) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
-    """Write the new segment (if any); the build's document records and segment descriptors."""
+    """Write the new segment (if any); the build's document records and segment descriptors.
+
+    Fresh documents not chunked yet (``None`` in ``plan.fresh``: a full build) are chunked with ``chunk``;
+    every ``indexing.build_batch_passages`` passages are embedded with ``embed``, written and dropped.
+    """
     kind, copied = choose(plan, settings, full=full)
     docs: dict[str, dict[str, Any]] = {}
     segments: dict[str, dict[str, Any]] = {}
-    writer = SegmentWriter()
+    writer = SegmentWriter(settings, layout.build_dir(build_id), build_id, sealed=kind == "sealed") \
+        if kind != "none" else None
     sources: dict[str, SegmentFiles] = {}
-    for doc_id in plan.order:
-        fresh = plan.fresh.get(doc_id)
-        if fresh is not None:
-            writer.add_fresh(fresh.row, fresh.nodes, fresh.vectors, fresh.postings)
+    batch: list[tuple[str, FreshDoc]] = []
+
+    def flush() -> None:
+        if not batch:
+            return
+        embed([fresh for _, fresh in batch])
+        for doc_id, fresh in batch:
+            writer.add_fresh(fresh.row, fresh.nodes, fresh.vectors, fresh.postings)  # type: ignore[union-attr]
             docs[doc_id] = {"chunks": len(fresh.nodes), "segment": build_id}
+        if writer is not None:
+            writer.flush()
+        batch.clear()
+
+    for doc_id in plan.order:
+        if doc_id in plan.fresh:
+            fresh = plan.fresh[doc_id] or chunk(doc_id)
+            plan.fresh[doc_id] = None  # held by the batch only: written, then dropped
+            batch.append((doc_id, fresh))
+            if sum(len(f.nodes) for _, f in batch) >= settings.indexing.build_batch_passages:
+                flush()
             continue
         rec = plan.kept[doc_id]
         if doc_id in copied:
+            flush()  # documents stay in corpus order (the same HNSW graph as a fresh build)
             seg = sources.setdefault(rec["segment"], SegmentFiles(layout.build_dir(rec["segment"]), rec["segment"]))
-            writer.add_copy(seg, doc_id)
+            writer.add_copy(seg, doc_id)  # type: ignore[union-attr]
             docs[doc_id] = {"chunks": rec["chunks"], "segment": build_id}
         else:
             docs[doc_id] = {"chunks": rec["chunks"], "segment": rec["segment"]}
             segments[rec["segment"]] = plan.segments[rec["segment"]]
-    if kind != "none":
-        segments[build_id] = writer.write(settings, layout.build_dir(build_id), build_id, sealed=kind == "sealed")
+    flush()
+    if writer is not None:
+        segments[build_id] = writer.write()
     return docs, segments
 
 

@@ -51,7 +51,8 @@ def chunk_file(f: CorpusFile, fingerprint: str, settings: Settings, warnings: li
     warnings.extend(f"{doc.file}: {w}" for w in cleaned.warnings)
     if not nodes:
         warnings.append(f"{doc.file}: 没有切出任何正文片段，该文件不会被检索到")
-    postings = Postings.from_tokens([tokenize(bm25_text(n)) or [""] for n in nodes])
+    texts = [bm25_text(n) for n in nodes]
+    postings = Postings.from_tokens([tokenize(t) or [""] for t in texts], texts)  # words and character n-grams
     row = document_row(doc, fingerprint, len(nodes), cleaned.text)
     return FreshDoc(row, nodes, postings)
 

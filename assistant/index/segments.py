@@ -15,7 +15,7 @@ never re-reads, re-chunks, re-tokenizes or re-embeds a document.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+import shutil
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 from llama_index.core.schema import TextNode
 
-from assistant.index import store
+from assistant.index import merging, store
 from assistant.index.layout import node_from_row
 from assistant.index.sparse import Postings
 from assistant.settings import Settings
@@ -96,63 +96,102 @@ class SegmentFiles:
         return self
 
 
-@dataclass
 class SegmentWriter:
-    """Collects a new segment's documents in order: fresh ones (just chunked) or copies from older segments."""
+    """Writes a new segment while its documents are added in order (fresh ones just chunked, or copies from
+    older segments): chunk and document rows and vectors go to disk at once, passages to Chroma by
+    ``CHROMA_BATCH`` and term counts into one compact part per ``flush``, so a build of any size holds one
+    batch of documents, not the corpus. ``write`` completes the files; until then nothing names them."""
 
-    chunk_lines: list[str] = field(default_factory=list)
-    doc_lines: list[str] = field(default_factory=list)
-    node_ids: list[str] = field(default_factory=list)
-    node_docs: list[str] = field(default_factory=list)
-    _vectors: list[np.ndarray] = field(default_factory=list)
-    _parts: list[tuple[Postings, np.ndarray]] = field(default_factory=list)
+    def __init__(self, settings: Settings, folder: Path, seg_id: str, *, sealed: bool) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        self.settings, self.folder, self.seg_id, self.sealed = settings, folder, seg_id, sealed
+        self.rows, self.dim = 0, 0
+        self._chunks = open(folder / "chunks.jsonl", "w", encoding="utf-8")  # noqa: SIM115 - closed by write
+        self._docs = open(folder / "documents.jsonl", "w", encoding="utf-8")  # noqa: SIM115
+        self._vectors = open(folder / VECTORS_PART, "wb")  # noqa: SIM115
+        self._collection: Any = None
+        self._chroma: list[tuple[str, str, np.ndarray]] = []  # passages not yet sent to Chroma
+        self._parts: list[merging.Part] = []  # flushed batches (on disk) and copied documents
+        self._batch: list[Postings] = []  # fresh documents' counts since the last flush
 
     def add_fresh(self, doc_row: dict[str, Any], nodes: list[TextNode], vectors: np.ndarray,
                   postings: Postings) -> None:
-        self.doc_lines.append(json.dumps(doc_row, ensure_ascii=False))
-        for node in nodes:
-            row = {"id": node.node_id, "text": node.get_content(), "metadata": dict(node.metadata)}
-            self.chunk_lines.append(json.dumps(row, ensure_ascii=False))
-            self.node_ids.append(node.node_id)
-            self.node_docs.append(str(doc_row["doc_id"]))
-        self._vectors.append(np.asarray(vectors, dtype=np.float32).reshape(len(nodes), -1))
-        self._parts.append((postings, np.arange(postings.rows)))
+        lines = [json.dumps({"id": n.node_id, "text": n.get_content(), "metadata": dict(n.metadata)},
+                            ensure_ascii=False) for n in nodes]
+        self._add(json.dumps(doc_row, ensure_ascii=False), lines, [n.node_id for n in nodes],
+                  str(doc_row["doc_id"]), vectors)
+        self._batch.append(postings)
 
     def add_copy(self, seg: SegmentFiles, doc_id: str) -> None:
         a, b = seg.doc_range[doc_id]
-        self.doc_lines.append(seg.doc_lines[doc_id])
-        self.chunk_lines.extend(seg.chunk_lines[a:b])
-        self.node_ids.extend(json.loads(line)["id"] for line in seg.chunk_lines[a:b])
-        self.node_docs.extend([doc_id] * (b - a))
-        self._vectors.append(np.asarray(seg.vectors[a:b], dtype=np.float32))
+        lines = seg.chunk_lines[a:b]
+        self._add(seg.doc_lines[doc_id], lines, [json.loads(line)["id"] for line in lines], doc_id, seg.vectors[a:b])
+        self.flush()
         self._parts.append((seg.postings, np.arange(a, b)))
 
-    @property
-    def rows(self) -> int:
-        return len(self.chunk_lines)
+    def _add(self, doc_line: str, chunk_lines: list[str], ids: list[str], doc_id: str, vectors: np.ndarray) -> None:
+        vecs = np.ascontiguousarray(vectors, dtype=np.float32).reshape(len(ids), -1) if ids else \
+            np.zeros((0, self.dim), np.float32)  # a document without passages
+        self.dim = vecs.shape[1]
+        self._docs.write(doc_line + "\n")
+        self._chunks.writelines(line + "\n" for line in chunk_lines)
+        self._vectors.write(vecs.tobytes())
+        self.rows += len(ids)
+        if self.sealed:
+            self._chroma.extend(zip(ids, [doc_id] * len(ids), vecs, strict=True))
+            while len(self._chroma) >= CHROMA_BATCH:
+                self._send(CHROMA_BATCH)
 
-    def write(self, settings: Settings, folder: Path, seg_id: str, *, sealed: bool) -> dict[str, Any]:
-        """Write every file of the segment; the descriptor the build's meta keeps for it."""
-        folder.mkdir(parents=True, exist_ok=True)
-        vectors = np.concatenate(self._vectors) if self._vectors else np.zeros((0, 0), np.float32)
-        Postings.concat(self._parts).save(folder / "bm25")
-        np.save(folder / "vectors.npy", vectors, allow_pickle=False)
-        for name, lines in (("chunks.jsonl", self.chunk_lines), ("documents.jsonl", self.doc_lines)):
-            with open(folder / name, "w", encoding="utf-8") as fh:
-                fh.writelines(line + "\n" for line in lines)
-        if sealed:
-            self._write_chroma(settings, folder, seg_id, vectors)
-        return {"rows": self.rows, "sealed": sealed}
+    def flush(self) -> None:
+        """Fold the fresh documents' counts added since the last flush into one part, kept on disk until
+        ``write`` merges the parts (call once per batch)."""
+        if self._batch:
+            part = merging.merge([(p, np.arange(p.rows)) for p in self._batch])
+            spilled = merging.spill(part, self.folder / PARTS / f"{len(self._parts):05d}")
+            self._parts.append((spilled, np.arange(part.rows)))
+            self._batch = []
 
-    def _write_chroma(self, settings: Settings, folder: Path, seg_id: str, vectors: np.ndarray) -> None:
-        client = store.connect(settings, folder / "chroma")
-        name = store.collection_name(seg_id)
-        try:  # a killed build may have left a half-filled collection of this name on a server
-            client.delete_collection(name)
-        except Exception:  # none there: the usual case
-            pass
-        collection = client.create_collection(name, metadata={"hnsw:space": "cosine"})
-        for i in range(0, self.rows, CHROMA_BATCH):
-            j = min(i + CHROMA_BATCH, self.rows)
-            collection.add(ids=self.node_ids[i:j], embeddings=vectors[i:j],
-                           metadatas=[{"doc_id": d} for d in self.node_docs[i:j]])
+    def _send(self, n: int) -> None:
+        if self._collection is None:
+            self._collection = _new_collection(self.settings, self.folder, self.seg_id)
+        batch, self._chroma = self._chroma[:n], self._chroma[n:]
+        self._collection.add(ids=[i for i, _, _ in batch], embeddings=np.stack([v for _, _, v in batch]),
+                             metadatas=[{"doc_id": d} for _, d, _ in batch])
+
+    def write(self) -> dict[str, Any]:
+        """Complete the segment's files (the last Chroma batch, BM25, vectors.npy); the descriptor the build's
+        meta keeps for it."""
+        self.flush()
+        if self._chroma:
+            self._send(len(self._chroma))
+        for fh in (self._chunks, self._docs, self._vectors):
+            fh.close()
+        merging.merge(self._parts).save(self.folder / "bm25")
+        self._parts = []
+        shutil.rmtree(self.folder / PARTS, ignore_errors=True)  # the merged counts replace them
+        _finish_vectors(self.folder, self.rows, self.dim)
+        return {"rows": self.rows, "sealed": self.sealed}
+
+
+VECTORS_PART = "vectors.f32.part"  # raw float32 rows while the segment is written
+PARTS = "bm25.parts"  # each batch's term counts while the segment is written
+
+
+def _finish_vectors(folder: Path, rows: int, dim: int) -> None:
+    """vectors.npy from the raw rows, copied in blocks (never the whole matrix in memory)."""
+    part = folder / VECTORS_PART
+    header = {"descr": "<f4", "fortran_order": False, "shape": (rows, dim if rows else 0)}
+    with open(part, "rb") as src, open(folder / "vectors.npy", "wb") as dst:
+        np.lib.format.write_array_header_1_0(dst, header)
+        shutil.copyfileobj(src, dst, 1 << 22)
+    part.unlink()
+
+
+def _new_collection(settings: Settings, folder: Path, seg_id: str) -> Any:
+    client = store.connect(settings, folder / "chroma")
+    name = store.collection_name(seg_id)
+    try:  # a killed build may have left a half-filled collection of this name on a server
+        client.delete_collection(name)
+    except Exception:  # none there: the usual case
+        pass
+    return client.create_collection(name, metadata={"hnsw:space": "cosine"})

@@ -5,12 +5,17 @@ each passage's length. Nothing corpus-wide is baked in, so adding a document wri
 segment, and a query still scores with the IDF and average length of every passage live in the build:
 the same numbers, to the bit, as ``bm25s`` (method "lucene", k1=1.5, b=0.75) over all live passages in
 build order (tests/test_indexing.py checks it against bm25s).
+
+Beside the jieba words, each segment keeps a second set of counts over character n-grams (``char_grams``):
+the character leg, which finds a passage whatever way jieba cut the question's words or the passage's
+(开办补贴 vs 开个小店…补贴). It is built, merged and scored exactly as the word counts are.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
@@ -18,8 +23,31 @@ from pathlib import Path
 
 import numpy as np
 
+from assistant.core.text import search_form
+
 K1 = 1.5  # bm25s's defaults, which the product has always used
 B = 0.75
+# Character n-gram sizes of the character leg. Unigrams let a one-character overlap count (店 in 小店 and
+# 店铺); bigrams carry most of the signal. Changing them changes the index (a rebuild).
+CHAR_SIZES = (1, 2)
+CHAR_FOLDER = "char"  # the character counts, inside a segment's bm25/ folder
+# a run of Han characters (each one unit) or of Latin letters and digits (one unit: 2023, r&d -> r, d)
+_UNIT = re.compile(r"[\u3400-\u9fff]|[0-9a-z]+")
+_BREAK = re.compile(r"[^\u3400-\u9fff0-9a-z]+")
+
+
+def char_grams(text: str, sizes: tuple[int, ...] = CHAR_SIZES) -> list[str]:
+    """Character n-grams of the search form (lower-cased), never across punctuation or spaces.
+
+    A Han character is one unit and a run of Latin letters or digits another, so 2023年 gives
+    ``2023``, ``年``, ``2023年``: the counts do not depend on how jieba segments a sentence.
+    """
+    grams: list[str] = []
+    for run in _BREAK.split(search_form(text).lower()):
+        units = _UNIT.findall(run)
+        for n in sizes:
+            grams.extend("".join(units[i : i + n]) for i in range(len(units) - n + 1))
+    return grams
 
 
 def _cat(parts: list[np.ndarray], dtype: type) -> np.ndarray:
@@ -35,14 +63,19 @@ class Postings:
     indices: np.ndarray  # int32 passage rows
     counts: np.ndarray  # int32 term frequency
     lengths: np.ndarray  # int64 tokens per passage
+    char: Postings | None = None  # the same passages' character n-gram counts (None: an index from before them)
 
     @property
     def rows(self) -> int:
         return len(self.lengths)
 
     @classmethod
-    def from_tokens(cls, docs: Sequence[Sequence[str]]) -> Postings:
-        """Passages as token lists (a passage with no token is ``[""]``, as bm25s indexes it)."""
+    def from_tokens(cls, docs: Sequence[Sequence[str]], texts: Sequence[str] | None = None) -> Postings:
+        """Passages as token lists (a passage with no token is ``[""]``, as bm25s indexes it); with ``texts``
+        (the same passages' text), also their character n-gram counts."""
+        if texts is not None:
+            char = cls.from_tokens([char_grams(t) or [""] for t in texts])
+            return cls.from_tokens(docs).with_char(char)
         vocab: dict[str, int] = {}
         rows, cols, counts = [], [], []
         for r, tokens in enumerate(docs):
@@ -64,13 +97,28 @@ class Postings:
         np.cumsum(np.bincount(cols, minlength=len(vocab)), out=indptr[1:])
         return cls(vocab, indptr, rows[order].astype(np.int32), counts[order].astype(np.int32), lengths)
 
+    def with_char(self, char: Postings | None) -> Postings:
+        """These counts with ``char`` as their character counts (same passages, same order)."""
+        if char is not None and char.rows != self.rows:
+            raise ValueError(f"{char.rows} passages of character counts for {self.rows} passages")
+        return Postings(self.vocab, self.indptr, self.indices, self.counts, self.lengths, char)
+
     def columns(self) -> np.ndarray:
         """The token id of every posting."""
         return np.repeat(np.arange(len(self.vocab), dtype=np.int64), np.diff(self.indptr))
 
     @classmethod
     def concat(cls, parts: Iterable[tuple[Postings, np.ndarray]]) -> Postings:
-        """The rows ``sel`` of each part, in order, as one segment (a merge copies counts, never re-tokenizes)."""
+        """The rows ``sel`` of each part, in order, as one segment (a merge copies counts, never re-tokenizes);
+        character counts too when every part has them."""
+        parts = list(parts)
+        words = cls._concat(parts)
+        if all(p.char is not None for p, _ in parts):
+            return words.with_char(cls._concat([(p.char, sel) for p, sel in parts]))  # type: ignore[misc]
+        return words
+
+    @classmethod
+    def _concat(cls, parts: list[tuple[Postings, np.ndarray]]) -> Postings:
         vocab: dict[str, int] = {}
         rows, cols, counts, lengths = [], [], [], []
         base = 0
@@ -104,6 +152,8 @@ class Postings:
         (folder / "vocab.json").write_text(json.dumps(self.vocab, ensure_ascii=False), encoding="utf-8")
         np.savez(folder / "postings.npz", indptr=self.indptr, indices=self.indices, counts=self.counts,
                  lengths=self.lengths)
+        if self.char is not None:
+            self.char.save(folder / CHAR_FOLDER)
 
     @classmethod
     def load(cls, folder: Path) -> Postings:
@@ -112,6 +162,8 @@ class Postings:
             p = cls(vocab, z["indptr"], z["indices"], z["counts"], z["lengths"])
         if len(p.indptr) != len(vocab) + 1 or len(p.indices) != len(p.counts):
             raise ValueError("postings do not match their vocabulary")
+        if (folder / CHAR_FOLDER / "vocab.json").is_file():
+            p = p.with_char(cls.load(folder / CHAR_FOLDER))
         return p
 
 
@@ -183,3 +235,15 @@ class SegmentedBM25:
 
 def live_segment(postings: Postings, live: np.ndarray, position: np.ndarray) -> LiveSegment:
     return LiveSegment(postings, postings.lookup, live, position, bool(live.all()))
+
+
+def char_bm25(words: SegmentedBM25) -> SegmentedBM25 | None:
+    """The character leg over the same live passages as the word leg; None when a segment has no
+    character counts (an index written before them: ``policy-qa index --rebuild`` adds them)."""
+    chars = [seg.postings.char for seg in words.segments]
+    if any(c is None for c in chars):
+        return None
+    return SegmentedBM25(
+        [live_segment(c, seg.live, seg.position) for c, seg in zip(chars, words.segments, strict=True)],  # type: ignore[arg-type]
+        words.num_docs,
+    )

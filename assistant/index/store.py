@@ -57,3 +57,18 @@ def connect(settings: Settings, path: Path | None = None, *, wait_seconds: float
 
 def collection_name(build_id: str) -> str:
     return f"policy_qa_{build_id}"
+
+
+def drop_collections(settings: Settings, build_ids: list[str]) -> None:
+    """Drop the Chroma server collections of collected builds (an embedded store goes with its folder)."""
+    if not build_ids or not server_configured(settings):
+        return
+    try:
+        client = connect(settings)
+        for bid in build_ids:
+            try:
+                client.delete_collection(collection_name(bid))
+            except Exception:  # already gone
+                pass
+    except StoreUnavailableError as exc:
+        logger.warning("could not drop old collections: %s", exc)

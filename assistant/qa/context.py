@@ -27,6 +27,9 @@ class AnswerContext:
     idf: Callable[[str], float] | None = None  # the index's term weights: rare words matter more
     # doc_ids -> which of two disagreeing documents is in force on the answer's date ("" when none is known)
     in_force: Callable[[list[str]], str] | None = None
+    # passages -> {(1-based passage index, sentence): e5 similarity to the question} from the index's
+    # sentence vectors (``assistant.index.sentences``); None when the build has none
+    similarity: Callable[[list[NodeWithScore]], dict[tuple[int, str], float]] | None = None
 
     def plan_for(self, question: str) -> QueryPlan:
         """The retrieval's plan, or ``question`` read without an index (``plan_without_index``)."""

@@ -12,8 +12,6 @@ number lives in the model file (``assistant/data/answer_model.json``) with its p
 from __future__ import annotations
 
 import json
-import math
-import re
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
@@ -23,48 +21,23 @@ import numpy as np
 from llama_index.core.schema import NodeWithScore
 
 from assistant.core.schema import Answer
-from assistant.core.text import search_form
 from assistant.qa.context import AnswerContext
 from assistant.qa.extractive.answerer import ExtractiveAnswerer, refusal
-from assistant.qa.extractive.candidates import Candidate, admissible, candidates
+from assistant.qa.extractive.candidates import admissible, candidates
 from assistant.qa.extractive.composing import city_prefix, trim
 from assistant.qa.extractive.figures import expected_unit
+from assistant.qa.features import FEATURES, Inputs, Scored, score, with_windows
 
 DEFAULT_MODEL = Path(__file__).resolve().parent.parent / "data" / "answer_model.json"
-FEATURES = (
-    "rule_score",  # the hand-set answerer's own score of the sentence
-    "rule_score_gap",  # how far below the question's best rule score
-    "sentence_coverage",  # question concepts (glossary synonyms counted) in the sentence + its heading
-    "passage_coverage",  # ... in the whole passage with its title
-    "admissible",  # the rules would accept it (coverage, quoted name, asked-for noun, figure type)
-    "focus_ok",  # the asked-for noun is present
-    "quoted_ok",  # every quoted name is present
-    "unit_present",  # the question expects a figure type and the sentence states one
-    "unit_missing",  # the question expects a figure type and the sentence states none
-    "has_number",
-    "year_match",  # a year the question names is in the sentence
-    "char_overlap",  # share of the question's character bigrams in the sentence
-    "char_overlap_gap",  # how far below the question's best overlap
-    "rank_prior",  # 1 / passage rank
-    "fused_score",  # the passage's fused retrieval score relative to the top passage's
-    "fused_raw",  # ... as it is (a near miss scores low everywhere)
-    "passage_overlap",  # share of the question's character bigrams in the passage with its title
-    "log_chars",
-)
-_YEAR = re.compile(r"(?:1[89]|20)\d{2}")
-_CJK_OR_DIGIT = re.compile(r"[^\u4e00-\u9fff0-9a-z]")
-
-
-@dataclass
-class Scored:
-    candidate: Candidate
-    features: dict[str, float]
-    probability: float = 0.0
 
 
 @dataclass(frozen=True)
 class AnswerModel:
-    """A logistic regression over standardised features, read from the model file."""
+    """A logistic regression over standardised features, read from the model file.
+
+    A feature that is missing for a candidate (NaN: no sentence vectors in the index) takes the training
+    mean, so it adds nothing to the score.
+    """
 
     features: tuple[str, ...]
     mean: np.ndarray
@@ -73,8 +46,14 @@ class AnswerModel:
     intercept: float
     threshold: float  # decline below this probability of the best candidate
     second_ratio: float  # a second sentence joins when its probability is at least this share of the best
-    max_chars: int  # an answer sentence longer than this is trimmed to the clauses that cover the question
+    max_chars: int  # an answer longer than this is trimmed; longer sentences also get clause windows
     provenance: dict[str, Any]
+    windows: bool = False  # clause windows of long sentences are candidates
+    bm25_k1: float = 1.5
+    bm25_b: float = 0.75
+    # rules first: when the rules have an admissible sentence and the model gives their best one at least
+    # this probability, the rules' answer stands (None: the model alone)
+    agree: float | None = None
 
     @classmethod
     def load(cls, path: Path = DEFAULT_MODEL) -> AnswerModel:
@@ -89,9 +68,14 @@ class AnswerModel:
             second_ratio=float(data["second_ratio"]),
             max_chars=int(data["max_chars"]),
             provenance=dict(data.get("provenance", {})),
+            windows=bool(data.get("windows", False)),
+            bm25_k1=float(data.get("bm25_k1", 1.5)),
+            bm25_b=float(data.get("bm25_b", 0.75)),
+            agree=None if data.get("agree") is None else float(data["agree"]),
         )
 
     def probabilities(self, rows: np.ndarray) -> np.ndarray:
+        rows = np.where(np.isnan(rows), self.mean, rows)
         z = ((rows - self.mean) / self.scale) @ self.coef + self.intercept
         return 1.0 / (1.0 + np.exp(-z))
 
@@ -101,9 +85,7 @@ def load_model(path: str = str(DEFAULT_MODEL)) -> AnswerModel:
     return AnswerModel.load(Path(path))
 
 
-def _bigrams(text: str) -> set[str]:
-    text = _CJK_OR_DIGIT.sub("", search_form(text).lower())
-    return {text[i : i + 2] for i in range(len(text) - 1)} or ({text} if text else set())
+__all__ = ["DEFAULT_MODEL", "FEATURES", "AnswerModel", "FittedAnswerer", "Scored", "load_model"]
 
 
 class FittedAnswerer(ExtractiveAnswerer):
@@ -128,42 +110,12 @@ class FittedAnswerer(ExtractiveAnswerer):
         cands = candidates(plan, passages, ideas)
         if not cands:
             return []
-        ok = {id(c) for c in admissible(plan, cands, self.min_coverage)}
-        unit = expected_unit(plan.raw)
-        q_grams = _bigrams(plan.text)
-        years = set(_YEAR.findall(plan.text))
-        top = max((float(p.score or 0.0) for p in passages), default=0.0) or 1.0
-        best_rule = max(c.score for c in cands)
-        overlaps = [len(q_grams & _bigrams(c.text)) / max(len(q_grams), 1) for c in cands]
-        best_overlap = max(overlaps)
-        in_passage = [
-            len(q_grams & _bigrams(f"{p.node.metadata.get('title', '')} {p.node.get_content()}")) / max(len(q_grams), 1)
-            for p in passages
-        ]
-        out = []
-        for c, overlap in zip(cands, overlaps, strict=True):
-            f = {
-                "rule_score": c.score,
-                "rule_score_gap": best_rule - c.score,
-                "sentence_coverage": c.sentence_coverage,
-                "passage_coverage": c.passage_coverage,
-                "admissible": float(id(c) in ok),
-                "focus_ok": float(c.focus_ok),
-                "quoted_ok": float(c.quoted_ok),
-                "unit_present": float(bool(unit) and unit in c.units),
-                "unit_missing": float(bool(unit) and unit not in c.units),
-                "has_number": float(c.has_number),
-                "year_match": float(bool(years) and any(y in c.text for y in years)),
-                "char_overlap": overlap,
-                "char_overlap_gap": best_overlap - overlap,
-                "rank_prior": 1.0 / c.passage_index,
-                "fused_score": float(passages[c.passage_index - 1].score or 0.0) / top,
-                "fused_raw": float(passages[c.passage_index - 1].score or 0.0),
-                "passage_overlap": in_passage[c.passage_index - 1],
-                "log_chars": math.log(1 + len(c.text)),
-            }
-            out.append(Scored(c, f))
-        return out
+        ok = {(c.passage_index, c.text) for c in admissible(plan, cands, self.min_coverage)}
+        m = self.model
+        items = with_windows(cands, ideas, m.max_chars) if m.windows else [(c, c.text) for c in cands]
+        similarity = context.similarity(passages) if context.similarity is not None else None
+        inputs = Inputs(plan.text, expected_unit(plan.raw), passages, ok, similarity, m.max_chars, m.bm25_k1, m.bm25_b)
+        return score(items, inputs)
 
     def rank(
         self, question: str, passages: list[NodeWithScore], context: AnswerContext | None = None
@@ -186,13 +138,16 @@ class FittedAnswerer(ExtractiveAnswerer):
         if "comparison" in plan.kinds and len(plan.places) >= 2:  # per-place tables stay with the rules
             return super().answer(question, passages, context)
         ranked = self.rank(question, passages, context)
+        if self._rules_agree(ranked):
+            return super().answer(question, passages, context)
         if not ranked or ranked[0].probability < self.model.threshold:
             return refusal()
         ideas = self._concepts(plan, context)
         chosen = [ranked[0]]
         for s in ranked[1:2]:
-            if s.probability >= self.model.second_ratio * ranked[0].probability and s.candidate.text != ranked[0].candidate.text:
-                chosen.append(s)
+            best, other = ranked[0].candidate.text, s.candidate.text
+            if s.probability >= self.model.second_ratio * ranked[0].probability and other not in best and best not in other:
+                chosen.append(s)  # a second piece, never one inside the other
         pieces, quotes = [], {}
         for s in chosen:
             c = s.candidate
@@ -200,3 +155,10 @@ class FittedAnswerer(ExtractiveAnswerer):
             pieces.append(f"{city_prefix(c)}{text}[{c.passage_index}]")
             quotes.setdefault(c.passage_index, text.strip("…"))
         return self._finish(question, plan, "".join(pieces), quotes, passages)
+
+    def _rules_agree(self, ranked: list[Scored]) -> bool:
+        """The rules have an admissible sentence and the model finds their best one probable enough."""
+        if self.model.agree is None:
+            return False
+        ok = [s for s in ranked if s.features["admissible"] and s.candidate.text == s.sentence]
+        return bool(ok) and max(ok, key=lambda s: s.features["rule_score"]).probability >= self.model.agree

@@ -19,6 +19,7 @@ from llama_index.core.schema import QueryBundle
 from assistant.core.lexicon import pattern
 from assistant.core.schema import Answer, Citation
 from assistant.core.validity import Validity, in_force_verdict
+from assistant.index.sentences import question_similarity
 from assistant.qa.context import AnswerContext, Answerer
 from assistant.qa.extractive import ExtractiveAnswerer, idf_from_bm25, refusal
 from assistant.qa.notices import annotate, annotate_citation, lapsed_reason
@@ -73,11 +74,14 @@ class PolicyQueryEngine(BaseQueryEngine):
         disagreement notice) which document is in force on the day searched."""
         cat = self.retriever.catalog
         idf = idf_from_bm25(cat.bm25, len(cat.node_ids))
+        # the question's vector is the one the dense leg embedded (same text, the embedder's query cache)
+        similarity = question_similarity(cat, retrieval.plan.text[: self.settings.retrieval.query_embed_chars])
         if retrieval.when is None:
-            return AnswerContext(plan=retrieval.plan, idf=idf)
+            return AnswerContext(plan=retrieval.plan, idf=idf, similarity=similarity)
         day = retrieval.when.day
         return AnswerContext(
-            plan=retrieval.plan, idf=idf, in_force=lambda doc_ids: in_force_verdict(cat, doc_ids, day)
+            plan=retrieval.plan, idf=idf, in_force=lambda doc_ids: in_force_verdict(cat, doc_ids, day),
+            similarity=similarity,
         )
 
     def retrieve_for(self, question: str, filters: Filters | None = None) -> Retrieval:

@@ -19,6 +19,7 @@ import numpy as np
 
 from assistant.core.validity import AsOf, allowed_documents, history_documents
 from assistant.index.catalog import Catalog
+from assistant.index.sparse import SegmentedBM25, char_bm25
 from assistant.retrieval.documents import DocumentNames
 from assistant.retrieval.gazetteer import Gazetteer
 from assistant.retrieval.scopes import PlaceIndex
@@ -59,6 +60,12 @@ def document_names(catalog: Catalog) -> DocumentNames:
     docs = [(d.doc_id, d.title, d.doc_number) for d in catalog.documents]
     min_chars = catalog.settings.retrieval.abbreviation_min_chars
     return DocumentNames(docs, gazetteer_for(catalog).chinese_aliases, min_chars)
+
+
+@per_build
+def char_leg(catalog: Catalog) -> SegmentedBM25 | None:
+    """BM25 over character n-grams of the build's live passages (None: an index written before them)."""
+    return char_bm25(catalog.bm25)
 
 
 @per_build

@@ -13,6 +13,18 @@ from typing import TypeVar
 K = TypeVar("K", bound=Hashable)
 
 
+@dataclass(frozen=True)
+class Weights:
+    """The numbers of one fusion: RRF constant, a weight per leg (dense, words, characters) and the
+    adjustments after it (``assistant.settings.RetrievalSettings``; fitted by ``python -m eval fit-fusion``)."""
+
+    rrf_k: float
+    legs: tuple[float, ...]
+    named_document_boost: float
+    exact_place_factor: float
+    superseded_weight: float
+
+
 def weighted_rrf(rankings: Sequence[Sequence[K]], weights: Sequence[float], k: float) -> dict[K, float]:
     """Each key's sum over the rankings of ``weight / (k + rank)``, rank counted from 1.
 

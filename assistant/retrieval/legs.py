@@ -1,5 +1,5 @@
-"""The two retrieval legs: dense (Chroma cosine search) and sparse (BM25 over jieba tokens), each giving a
-ranking of passage positions for the fusion."""
+"""The retrieval legs: dense (Chroma cosine search), BM25 over jieba words and BM25 over character n-grams,
+each giving a ranking of passage positions for the fusion."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ import numpy as np
 from assistant.core.text import tokenize
 from assistant.index import store
 from assistant.index.catalog import Catalog
-from assistant.retrieval.builds import place_index
+from assistant.index.sparse import char_grams
+from assistant.retrieval.builds import char_leg, place_index
 from assistant.retrieval.plan import QueryPlan
 from assistant.settings import Settings
 
@@ -21,6 +22,18 @@ def bm25_scores(catalog: Catalog, plan: QueryPlan) -> np.ndarray:
     if not tokens:
         return np.zeros(len(catalog.node_ids), dtype=np.float32)
     return np.asarray(catalog.bm25.get_scores(tokens), dtype=np.float32)
+
+
+def char_scores(catalog: Catalog, plan: QueryPlan) -> np.ndarray | None:
+    """BM25 over character n-grams of the question and its expansions, each n-gram once (None: no such leg
+    in this index). Robust to segmentation: 开个小店 and 个体工商户 share 个, 小店 and 店铺 share 店."""
+    leg = char_leg(catalog)
+    if leg is None:
+        return None
+    grams = [g for g in dict.fromkeys(char_grams(plan.bm25_text)) if g in leg.vocab_dict]
+    if not grams:
+        return np.zeros(len(catalog.node_ids), dtype=np.float32)
+    return np.asarray(leg.get_scores(grams), dtype=np.float32)
 
 
 def dense_scores(

@@ -116,7 +116,7 @@ class _FlatTable:
         while len(groups) > n_items:
             groups[-2:] = [groups[-2] + groups[-1]]
         if len(groups) < n_items:
-            groups = [[]] * (n_items - len(groups)) + groups
+            groups = [[] for _ in range(n_items - len(groups))] + groups  # one list per column, never aliased
         row.items, row.tail = groups, tail
         if prev and prev.no == number:
             for k, g in enumerate(groups):

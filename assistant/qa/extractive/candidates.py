@@ -15,8 +15,8 @@ from llama_index.core.schema import NodeWithScore
 
 from assistant.core.lexicon import pattern
 from assistant.core.numbers import extract_numbers
+from assistant.core.sentences import answerable_sentences
 from assistant.core.text import search_form
-from assistant.qa.citing import split_sentences
 from assistant.qa.extractive.figures import expected_unit, number_units
 from assistant.qa.extractive.questions import focus_word, quoted_terms
 from assistant.qa.extractive.scoring import Concept, coverage
@@ -29,6 +29,7 @@ _NAMED = pattern("language", "sentences.named")
 _HEADING_ONLY = pattern("language", "sentences.heading_only")
 _ENTITY_HINT = pattern("language", "sentences.entity_hint")
 _HEADING_PREFIX = pattern("language", "sentences.heading_prefix")
+CLAUSE_SPLIT = re.compile(r"(?<=[，,：:；;])")  # after each clause mark: a long sentence's clauses
 
 
 @dataclass
@@ -78,9 +79,7 @@ def _passage_candidates(
     quoted_ok = all(q in ctx + body_s for q in quoted)
     prior = 1.0 / (1.0 + 0.25 * (rank - 1))
     place = place_of(md, plan.places)
-    for sent in split_sentences(body):
-        if len(re.sub(r"\s", "", sent)) < 6:
-            continue
+    for sent in answerable_sentences(body):  # the index's sentence vectors are of exactly these
         sent_s = search_form(sent).lower()
         s_cov, hit = coverage(search_form(str(md.get("section", ""))).lower() + " " + sent_s, concepts)
         own_cov, _ = coverage(sent_s, concepts)
