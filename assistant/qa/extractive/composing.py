@@ -10,12 +10,11 @@ from llama_index.core.schema import NodeWithScore
 from assistant.core.numbers import canonical_values, extract_numbers
 from assistant.core.schema import Citation
 from assistant.core.text import is_traditional, search_form, to_simplified, to_traditional
-from assistant.qa.extractive.candidates import Candidate
+from assistant.qa.extractive.candidates import CLAUSE_SPLIT, Candidate
 from assistant.qa.extractive.scoring import Concept, coverage
 from assistant.retrieval.plan import QueryPlan, short_name
 
 DISAGREEMENT_SCORE = 0.85  # a rival statement must answer nearly as well as the best one
-_CLAUSE_SPLIT = re.compile(r"(?<=[，,：:；;])")
 
 Draft = tuple[str, dict[int, str]]  # text with [k] markers, and k -> the words of passage k it relies on
 
@@ -143,7 +142,7 @@ def trim(sentence: str, concepts: list[Concept], limit: int) -> str:
     sentence = sentence.strip()
     if len(sentence) <= limit:
         return sentence
-    clauses = [c for c in _CLAUSE_SPLIT.split(sentence) if c]
+    clauses = [c for c in CLAUSE_SPLIT.split(sentence) if c]
     best = (-1.0, 0, 1)
     for i in range(len(clauses)):
         length = 0
