@@ -149,7 +149,7 @@ def render_toml(chosen: dict[str, float], provenance: dict[str, object]) -> str:
         return repr(float(v)) if isinstance(v, float) else str(v)
 
     lines = [
-        "# Fusion weights of hybrid retrieval (assistant/retrieval/retriever.py), read by assistant/settings.py as the",
+        "# Fusion weights of hybrid retrieval (assistant/retrieval/retriever.py), read by assistant/settings/stages.py as the",
         "# defaults of RetrievalSettings. Written by `python -m eval fit-fusion`; do not edit the numbers by hand.",
         "",
         "[fitted]",

@@ -3,8 +3,10 @@
     python -m eval load [--target ui|api|both] [--url URL] [--conversations 16] [--questions-per 10]
                         [--reindex] [--timeout-s 600]
 
-Without ``--url`` the app (UI at ``/``, API at ``/v1``) is launched in this process on a free loopback port
-(the real engine, current settings) and closed at the end. Per target, each distinct question is first asked
+Without ``--url`` the app (UI at ``/``, API at ``/v1``) is launched in its own process (``eval.load_run.served_apart``)
+on a free loopback port (the real engine, current settings) and stopped at the end; ``--in-process`` launches it
+in this process instead, where the driver's client threads compete with the server for one GIL (the UI's
+gradio_client costs several ms of CPU per question, which then shows up as server latency). Per target, each distinct question is first asked
 once, alone and in a fresh session, to get its single-user reference answer; then the conversations run
 concurrently and every answer is compared with its reference, character for character. Target ``ui`` drives
 the Gradio chat through ``gradio_client``, ``api`` drives ``/v1/chat/completions`` through the ``openai``
@@ -136,11 +138,17 @@ def select_questions(
 # -- the app ------------------------------------------------------------------------------------------
 
 
-def launched_app(settings: Settings) -> Any:
-    """The app (chat UI at ``/``, API at ``/v1``) on a free loopback port for the block; yields its URL."""
-    from assistant.server import serving
+def launched_app(settings: Settings, in_process: bool = False) -> Any:
+    """The app (chat UI at ``/``, API at ``/v1``) on a free loopback port for the block; yields its URL.
 
-    return serving(settings)
+    Default: in its own process (``eval.load_run.served_apart``), as browsers and clients are in production."""
+    if in_process:
+        from assistant.server import serving
+
+        return serving(settings)
+    from eval.load_run import served_apart
+
+    return served_apart(settings)
 
 
 def conversation_factory(target: str, url: str) -> Callable[[], Conversation]:
@@ -172,8 +180,10 @@ def run_loads(
     distinct: int | None = None,
     request_timeout_s: float = 180.0,
     log: Callable[[str], None] | None = None,
+    in_process: bool = False,
 ) -> list[LoadResult]:
-    """One load run per target, one after another, against one app (launched in-process when ``url`` is None)."""
+    """One load run per target, one after another, against one app (launched when ``url`` is None: in its own
+    process, or in this one with ``in_process``)."""
     if conversations < 1 or questions_per < 1 or timeout_s <= 0:
         raise LoadConfigError("--conversations, --questions-per and --timeout-s must be positive")
     if not targets or any(t not in TARGETS for t in targets):
@@ -186,7 +196,7 @@ def run_loads(
     say = log or (lambda _msg: None)
     pool, plan = select_questions(load_questions(questions_path), conversations, questions_per, distinct)
 
-    def run_all(app_url: str, launched: bool) -> list[LoadResult]:
+    def run_all(app_url: str, launched: str) -> list[LoadResult]:
         return [
             run_target(
                 RunSpec(app_url, launched, settings, pool, plan, reindex, timeout_s, request_timeout_s, target),
@@ -197,10 +207,11 @@ def run_loads(
         ]
 
     if url is None:
-        say("launching the app in-process on loopback ...")
-        with launched_app(settings) as own_url:
-            return run_all(own_url, True)
-    return run_all(url, False)
+        how = "in-process" if in_process else "own process"
+        say(f"launching the app ({how}) on loopback ...")
+        with launched_app(settings, in_process) as own_url:
+            return run_all(own_url, how)
+    return run_all(url, "")
 
 
 def run_load(url: str | None = None, *, target: str = "ui", **kwargs: Any) -> LoadResult:
@@ -214,7 +225,10 @@ def run_load(url: str | None = None, *, target: str = "ui", **kwargs: Any) -> Lo
 def add_load_parser(sub: Any) -> argparse.ArgumentParser:
     p = sub.add_parser("load", help="concurrent conversations against the chat UI and/or the /v1 API on loopback")
     p.add_argument("--target", choices=("ui", "api", "both"), default="ui", help="what to drive (default ui)")
-    p.add_argument("--url", help="running app (loopback only); default: launch one in-process")
+    p.add_argument("--url", help="running app (loopback only); default: launch one in its own process")
+    p.add_argument(
+        "--in-process", action="store_true", help="launch the app in this process (shares the GIL with the driver)"
+    )
     p.add_argument("--conversations", type=int, default=16, help="concurrent conversations (default 16)")
     p.add_argument("--questions-per", type=int, default=10, help="questions per conversation (default 10)")
     p.add_argument("--distinct", type=int, help=f"distinct questions (default {DEFAULT_DISTINCT})")
@@ -251,6 +265,7 @@ def cmd_load(args: argparse.Namespace) -> int:
             questions_path=args.questions,
             distinct=args.distinct,
             log=lambda msg: print(msg, file=sys.stderr, flush=True),
+            in_process=args.in_process,
         )
     except (LoadConfigError, QuestionSetError) as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -34,7 +34,7 @@ class ReindexStats:
 @dataclass
 class LoadResult:
     url: str
-    launched: bool
+    launched: str  # "": a running app (--url); "own process" / "in-process": launched by the run
     conversations: int
     questions_per: int
     distinct_questions: int
@@ -90,7 +90,7 @@ class LoadResult:
         return {
             "target": self.target,
             "url": self.url,
-            "launched_in_process": self.launched,
+            "launched": self.launched or None,
             "conversations": self.conversations,
             "questions_per_conversation": self.questions_per,
             "distinct_questions": self.distinct_questions,
@@ -126,7 +126,7 @@ def load_table(result: LoadResult) -> str:
 
     rows = [
         ("target", {"ui": "chat UI (gradio_client)", "api": "/v1/chat/completions (openai client)"}.get(s["target"], s["target"])),
-        ("app", f"{s['url']}" + (" (launched in-process)" if s["launched_in_process"] else "")),
+        ("app", f"{s['url']}" + (f" (launched, {s['launched']})" if s["launched"] else "")),
         ("load", f"{s['conversations']} conversations x {s['questions_per_conversation']} questions, "
                  f"{s['distinct_questions']} distinct" + (", re-indexing" if s["reindex"] else "")),
         ("requests", f"{s['total_requests']} of {s['planned_requests']} planned"),

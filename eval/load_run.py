@@ -7,11 +7,17 @@ single-user answer to the same question, character for character.
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from assistant.settings import Settings
@@ -19,6 +25,67 @@ from eval.load_results import LoadResult, ReindexStats, RequestRecord
 
 if TYPE_CHECKING:
     from eval.dataset import Question
+
+
+SERVER_STOP_TIMEOUT_S = 30.0
+
+
+def _settings_json(settings: Settings) -> str:
+    """The settings as JSON with their secrets in clear (``Settings(**json.loads(...))`` rebuilds them)."""
+    from pydantic import SecretStr
+
+    data = settings.model_dump(mode="json")
+    for name in type(settings).model_fields:
+        value = getattr(settings, name)
+        if isinstance(value, SecretStr):
+            data[name] = value.get_secret_value()
+    return json.dumps(data)
+
+
+@contextmanager
+def served_apart(settings: Settings) -> Iterator[str]:
+    """The app of ``assistant.server.serving(settings)`` in its own interpreter for the block; yields its URL.
+
+    As in production, the server has a GIL of its own: the driver's threads (16 gradio_client or openai
+    clients with their stream readers) do not take turns with it. The child gets ``settings`` on its stdin
+    (secrets never on a command line) and stops when its stdin closes."""
+    with tempfile.TemporaryFile() as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "eval.load_run"],
+            cwd=Path(__file__).resolve().parent.parent,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=log,
+            text=True,
+        )
+        try:
+            assert proc.stdin is not None and proc.stdout is not None
+            proc.stdin.write(_settings_json(settings) + "\n")
+            proc.stdin.flush()
+            url = proc.stdout.readline().strip()  # the child prints its URL once it serves
+            if not url.startswith("http://"):
+                proc.wait(timeout=SERVER_STOP_TIMEOUT_S)
+                log.seek(0)
+                raise RuntimeError(f"the app did not start (exit {proc.returncode}):\n{log.read()[-2000:]!r}")
+            yield url
+        finally:
+            if proc.stdin is not None:
+                proc.stdin.close()
+            try:
+                proc.wait(timeout=SERVER_STOP_TIMEOUT_S)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+def _serve_until_stdin_closes() -> None:
+    """The child of ``served_apart``: settings from stdin, the URL to stdout, serve until stdin closes."""
+    from assistant.server import serving
+
+    settings = Settings(**json.loads(sys.stdin.readline()))
+    with serving(settings) as url:
+        print(url, flush=True)
+        sys.stdin.read()
 
 
 class Conversation(Protocol):
@@ -31,7 +98,7 @@ class Conversation(Protocol):
 @dataclass
 class RunSpec:
     url: str
-    launched: bool
+    launched: str  # "": a running app; "own process" / "in-process": launched by the run
     settings: Settings
     pool: list[Question]  # distinct questions (references)
     plan: list[list[Question]]  # each conversation's questions
@@ -171,3 +238,7 @@ def run_target(spec: RunSpec, new: Callable[[], Conversation], say: Callable[[st
         reindex_stats=stats,
         target=spec.target,
     )
+
+
+if __name__ == "__main__":
+    _serve_until_stdin_closes()

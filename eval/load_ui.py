@@ -1,14 +1,30 @@
-"""Load target "ui": the Gradio chat's ``/chat`` endpoint through ``gradio_client`` (one client = one session)."""
+"""Load target "ui": the Gradio chat's ``/chat`` endpoint through ``gradio_client`` (one client = one session).
+
+``gradio_client`` opens a new ``httpx`` client for every POST and every event stream, and each one builds a
+TLS context from the CA bundle (~10 ms of CPU, even for an ``http://`` URL), twice per question. A browser
+loads its trust store once, so the driver does too: every client shares one context (``TLS_CONTEXT``). That
+CPU was spent in the driver, on the same 2 cores as the server, and showed up as server latency.
+"""
 
 from __future__ import annotations
 
+import ssl
+from functools import lru_cache
 from typing import Any
+
+
+@lru_cache(maxsize=1)
+def tls_context() -> ssl.SSLContext:
+    """One verifying TLS context for every client of the run (certificate checks stay on)."""
+    import certifi
+
+    return ssl.create_default_context(cafile=certifi.where())
 
 
 def _client(url: str) -> Any:
     from gradio_client import Client
 
-    return Client(url, verbose=False, download_files=False)
+    return Client(url, verbose=False, download_files=False, ssl_verify=tls_context())  # type: ignore[arg-type]
 
 
 def ask_once(client: Any, question: str, timeout_s: float) -> str:

@@ -19,6 +19,7 @@ METRICS: tuple[tuple[str, str], ...] = (
     ("add one document (s)", "add.seconds"),
     ("  of which embedding (s)", "add.embed_seconds"),
     ("  passages written", "add.rows_written"),
+    ("  excl. embedding (s)", "add.excl_embedding_s"),
     ("change one document (s)", "change.seconds"),
     ("  passages written", "change.rows_written"),
     ("remove one document (s)", "remove.seconds"),
@@ -36,7 +37,8 @@ METRICS: tuple[tuple[str, str], ...] = (
     ("index on disk (MB)", "index_bytes/1e6"),
     ("vector cache on disk (MB)", "vector_cache_bytes/1e6"),
 )
-SLOPES = ("add.seconds", "change.seconds", "remove.seconds", "nochange.seconds", "retrieval_p50_ms",
+SLOPES = ("add.seconds", "add.excl_embedding_s", "change.excl_embedding_s", "remove.seconds", "nochange.seconds",
+          "retrieval_p50_ms",
           "end_to_end_p95_ms", "query_peak_rss_mb", "index_bytes", "cold.excl_embedding_s")
 # #15's targets at 100,000 passages: (what, key, limit)
 TARGETS = (("warm retrieval p50 <= 80 ms", "retrieval_p50_ms", 80), ("end-to-end p95 <= 300 ms", "end_to_end_p95_ms", 300),
@@ -115,9 +117,15 @@ def markdown(result: dict[str, Any]) -> str:
         for what, key, limit in TARGETS:
             v = value(largest, key)
             parts.append(f"- {what}: {_cell(v)} — {'met' if v is not None and v <= limit else 'NOT met'}")
-        s = result["slopes"]["add.seconds"]["from_3k"]
-        parts.append(f"- update time flat (add, slope from 3k <= 0.2): {_cell(s)} — "
-                     f"{'met' if s is not None and s <= 0.2 else 'NOT met'}")
+        if model and largest["embedder"] != "model":  # the stand-in embeds for free: add the model's cost back
+            est = value(largest, "add.excl_embedding_s") + value(largest, "add.rows_written") * model["s_per_passage"]
+            parts.append(f"- add one document with the bundled model's embedding (excl. embedding + passages "
+                         f"written x the model's s per passage) <= 10 s: {_cell(est)} — {'met' if est <= 10 else 'NOT met'}")
+        # an update's own work: the embedding of its passages costs the same at any corpus size (model above)
+        for key in ("add.excl_embedding_s", "change.excl_embedding_s"):
+            s = result["slopes"][key]["from_3k"]
+            parts.append(f"- update time flat ({key}, slope from 3k <= 0.2): {_cell(s)} — "
+                         f"{'met' if s is not None and s <= 0.2 else 'NOT met'}")
     return "\n".join(parts) + "\n"
 
 

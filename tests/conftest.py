@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import json
 import os
 import shutil
 import tempfile
@@ -40,6 +41,51 @@ CORPUS_DIR = PROJECT_ROOT / "corpus"
 # Session fixtures that are costly to start twice (a server, a warm interpreter): under pytest-xdist the tests
 # that use one run on the same worker. Add a new costly session fixture here.
 SHARED_SESSION_FIXTURES = ("real_app_url", "pg_server", "zygote")
+DURATIONS_KEY = "policy-qa/durations"  # seconds per test of the last run (setup + call + teardown), pytest's cache
+UNTIMED_S = 0.5  # a test without a recorded time (none at all: groups go largest first, as xdist's own order)
+GROUPS_FILE = "PYTEST_POLICY_QA_GROUPS"  # env: where the workers write each test's group for the controller
+
+
+def _group_of(item: pytest.Item) -> str:
+    return "_".join(sorted(m.args[0] if m.args else m.kwargs.get("name", "default")
+                           for m in item.iter_markers("xdist_group")))  # fmt: skip
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Under ``--dist loadgroup``, before the workers start: a file for the groups (below), and xdist keeps the
+    collection's order (longest first, below) instead of putting the groups with the most tests first."""
+    if getattr(config.option, "dist", "no") == "loadgroup" and not os.environ.get("PYTEST_XDIST_WORKER"):
+        config.option.loadscopereorder = False
+        folder = Path(tempfile.mkdtemp(prefix="policy-qa-groups-"))
+        os.environ[GROUPS_FILE] = str(folder / "groups.json")
+        cache = getattr(config, "cache", None)  # one copy for both workers: their orders must be the same
+        (folder / "durations.json").write_text(json.dumps(cache.get(DURATIONS_KEY, {}) if cache else {}))
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if getattr(config.option, "dist", "no") == "loadgroup" and not os.environ.get("PYTEST_XDIST_WORKER"):
+        shutil.rmtree(Path(os.environ.pop(GROUPS_FILE, "")).parent, ignore_errors=True)
+
+
+@pytest.hookimpl(optionalhook=True)  # a hook of xdist: unknown under -p no:xdist
+def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object | None:
+    """xdist's loadgroup, with each test's group read from the workers' file: xdist 3.8 names the group in the
+    test's ``_nodeid``, which pytest 9 no longer reads, so its own loadgroup sent every test on its own (each
+    worker then started every server and module fixture for itself)."""
+    if config.getvalue("dist") != "loadgroup" or not os.environ.get(GROUPS_FILE):
+        return None
+    from xdist.scheduler import LoadGroupScheduling
+
+    class FileGroupScheduling(LoadGroupScheduling):
+        groups: dict[str, str] | None = None
+
+        def _split_scope(self, nodeid: str) -> str:
+            if self.groups is None:  # first called once every worker has collected (and written the file)
+                path = Path(os.environ[GROUPS_FILE])
+                self.groups = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+            return self.groups.get(nodeid) or super()._split_scope(nodeid)
+
+    return FileGroupScheduling(config, log)
 
 
 @pytest.hookimpl(tryfirst=True)  # before xdist reads the marks
@@ -47,9 +93,12 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     """Groups for ``pytest -n 2 --dist loadgroup`` (``make test``): a test that uses a module-scoped fixture runs
     on the worker that has it (its module is one group), and so does every test of a costly session fixture
     (SHARED_SESSION_FIXTURES); groups that share a test are merged, and so are explicit ``xdist_group`` marks.
-    Every other test is sent on its own. Under xdist the grouped tests go first, so the big groups start at once
-    and the small tests fill in behind them (the order within a group and among the rest is kept).
+    Every other test is sent on its own. Under xdist the longest work goes first (each group and lone test by the
+    time its tests took in the last run, from pytest's cache), so the two workers finish together instead of one
+    starting a long group or test while the other has nothing left (the order within a group is kept).
     """
+    if not config.pluginmanager.hasplugin("xdist"):
+        return
     parent: dict[str, str] = {}
 
     def root(key: str) -> str:
@@ -81,7 +130,43 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             for name in sorted(wanted - have):
                 item.add_marker(pytest.mark.xdist_group(name))
     if os.environ.get("PYTEST_XDIST_WORKER"):
-        items.sort(key=lambda item: not keys_of[item.nodeid])  # stable: grouped first
+        _longest_first(config, items)
+        _write_groups(items)
+
+
+def _write_groups(items: list[pytest.Item]) -> None:
+    """Each grouped test's group, for the controller's scheduler (every worker writes the same map)."""
+    if target := os.environ.get(GROUPS_FILE):
+        groups = {item.nodeid: group for item in items if (group := _group_of(item))}
+        partial = f"{target}.{os.environ['PYTEST_XDIST_WORKER']}"
+        Path(partial).write_text(json.dumps(groups), encoding="utf-8")
+        os.replace(partial, target)
+
+
+def _longest_first(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Order ``items`` by the expected time of their work unit (a group, or a lone test), longest first."""
+    snapshot = Path(os.environ.get(GROUPS_FILE, "/nonexistent")).with_name("durations.json")
+    recorded = json.loads(snapshot.read_text()) if snapshot.is_file() else {}
+    unit_of = {item.nodeid: _group_of(item) or item.nodeid for item in items}
+    cost: dict[str, float] = {}
+    for item in items:
+        cost[unit_of[item.nodeid]] = cost.get(unit_of[item.nodeid], 0.0) + float(recorded.get(item.nodeid, UNTIMED_S))
+    items.sort(key=lambda item: -cost[unit_of[item.nodeid]])  # stable: a group's tests keep their order
+
+
+_durations: dict[str, float] = {}
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    """Each test's time (its phases add up), for the next run's order; under xdist the controller sees all."""
+    _durations[report.nodeid] = _durations.get(report.nodeid, 0.0) + report.duration
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    if _durations and getattr(session.config, "cache", None) and not os.environ.get("PYTEST_XDIST_WORKER"):
+        recorded = session.config.cache.get(DURATIONS_KEY, {})
+        recorded.update({k: round(v, 3) for k, v in _durations.items()})
+        session.config.cache.set(DURATIONS_KEY, recorded)
 
 
 @pytest.fixture

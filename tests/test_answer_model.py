@@ -199,3 +199,21 @@ def test_sentence_vectors_off_writes_none_and_the_similarity_is_missing(small_se
         update_index(settings, progress=False)
         assert not list(settings.index_dir.glob("builds/*/sentences.npy"))
         assert question_similarity(open_catalog(settings), "首次升规的企业奖励多少") is None
+
+
+def test_sentence_vectors_are_written_a_batch_at_a_time_with_the_same_result(small_settings, tmp_path) -> None:  # noqa: ANN001
+    """The writer streams (one batch of chunks in memory): a batch of one chunk writes what one batch of all does."""
+    from assistant.index.build import update_index
+
+    found = {}
+    for batch in (1, 100_000):
+        settings = small_settings.model_copy(update={
+            "answer_model": "fitted", "index_dir": tmp_path / f"b{batch}",
+            "indexing": small_settings.indexing.model_copy(update={"build_batch_passages": batch})})
+        update_index(settings, progress=False)
+        (folder,) = {p.parent for p in settings.index_dir.glob("builds/*/sentences.npy")}
+        found[batch] = (np.load(folder / "sentences.npy"), np.load(folder / "sentence_rows.npy"))
+        assert not list(folder.glob("*.part")) and not list(folder.glob("*.tmp.npy"))
+    (v1, r1), (v2, r2) = found[1], found[100_000]
+    assert v1.dtype == np.float16 and v1.shape[0] == r1[-1] > 5
+    assert np.array_equal(v1, v2) and np.array_equal(r1, r2)

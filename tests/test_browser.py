@@ -205,6 +205,8 @@ def test_feedback_is_stored_and_history_survives_a_restart(browser, tmp_path: Pa
         page.locator("#pqa-feedback-comment textarea").fill("第二条来源与问题无关")
         page.locator("#pqa-feedback-submit").click()
         page.wait_for_function("document.querySelector('#pqa-feedback-status').innerText.includes('感谢反馈')")
+        page.locator("#pqa-history input").click()  # the answer's last update refreshed the 历史对话 list
+        page.get_by_role("option", name=re.compile("温州对首次小升规企业奖励多少")).wait_for()
         page.context.close()
     rows = list(History(settings.database_url.get_secret_value()).export_rows())
     assert [(r["channel"], r["rating"], r["reason"], r["comment"]) for r in rows] == [

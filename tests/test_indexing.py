@@ -296,7 +296,7 @@ def _signature(settings: Settings) -> tuple[list[str], list[tuple[list[str], lis
     retriever = build_retriever(5, settings=settings)
     rows = []
     for q in QUESTIONS:
-        tokens = [t for t in tokenize(q) if t in cat.bm25.vocab_dict]
+        tokens = [t for t in tokenize(q) if t in cat.bm25.vocabulary]
         rows.append(([n.node.node_id for n in retriever.retrieve(q)], cat.bm25.get_scores(tokens).tolist()))
     return list(cat.node_ids), rows
 
@@ -379,7 +379,8 @@ def test_segmented_bm25_scores_equal_bm25s_over_the_live_passages() -> None:
     import numpy as np
 
     from assistant.core.text import tokenize
-    from assistant.index.sparse import Postings, SegmentedBM25, live_segment
+    from assistant.index.postings import Postings
+    from assistant.index.sparse import SegmentedBM25, live_segment
     from tests.conftest import CORPUS_DIR
 
     docs = [(p.stem, line) for p in sorted(CORPUS_DIR.glob("*.txt")) for line in p.read_text("utf-8").splitlines()]
@@ -392,7 +393,7 @@ def test_segmented_bm25_scores_equal_bm25s_over_the_live_passages() -> None:
     ours = SegmentedBM25(segments, int(live.sum()))
     ref = bm25s.BM25()
     ref.index([t for t, keep in zip(tokens, live, strict=True) if keep], show_progress=False)
-    assert set(ours.vocab_dict) == set(ref.vocab_dict)
+    assert set(ours.vocabulary) == set(ref.vocab_dict)
     for line in ("首次升规的企业给予奖励", "温州市 担保费率 民营企业", "外贸企业汇率避险", "人才 人才 补贴"):
         query = [t for t in tokenize(line) if t in ref.vocab_dict]
         assert np.array_equal(ours.get_scores(query), ref.get_scores(query)), line
@@ -450,9 +451,32 @@ def test_vector_log_keeps_whole_records_after_a_torn_write(tmp_path: Path) -> No
     assert len(last) == 4 and last.get("e" * 32).tolist() == [0, 0, 0, 0] and last.get("c" * 32)[0] == 2
 
 
+def test_vector_cache_looks_up_a_batch_without_loading_the_whole_cache(tmp_path: Path) -> None:
+    """An update asks for its own passages' keys: they are found in the memory-mapped log and the shipped
+    fallback (the log wins), nothing else is loaded, and a key already stored is not appended again."""
+    import numpy as np
+
+    from assistant.index.vectorlog import VectorCache
+
+    shipped = tmp_path / "shipped.npz"
+    np.savez(shipped, keys=np.array(["a" * 32, "s" * 32], dtype="U32"), vectors=np.array([[9.0] * 4, [7.0] * 4]))
+    path = tmp_path / "vectors" / "m.vec"
+    VectorCache(path).put_many(["a" * 32, "b" * 32], [np.ones(4), np.arange(4)])
+    size = path.stat().st_size
+    cache = VectorCache(path, fallbacks=[shipped])
+    cache.prefetch(["a" * 32, "s" * 32, "x" * 32])
+    assert cache._vectors is None  # noqa: SLF001 - the point: no full load
+    assert cache.get("a" * 32).tolist() == [1, 1, 1, 1] and cache.get("s" * 32).tolist() == [7] * 4
+    assert cache.get("x" * 32) is None and cache.get("b" * 32).tolist() == [0, 1, 2, 3]
+    cache.put_many(["a" * 32, "x" * 32], [np.ones(4), np.zeros(4)])
+    assert len(VectorCache(path)) == 3 and cache.get("x" * 32).tolist() == [0, 0, 0, 0]
+    record = (size - 16) // 2
+    assert path.stat().st_size == size + record  # only x was new
+
+
 KILL_POINTS = {  # where the update is killed: what has been written by then
     "embedding": "embedding.CachedEmbedding, '_get_text_embeddings', True",  # one batch of vectors appended
-    "segment": "sparse.Postings, 'save', False",  # the new segment's folder, nothing in it
+    "segment": "postings.Postings, 'save', False",  # the new segment's folder, nothing in it
     "written": "segments.SegmentWriter, 'write', True",  # the whole segment, no meta.json
     "meta": "layout.Layout, 'set_current', False",  # meta.json, CURRENT not moved
     "gc": "layout.Layout, 'collect_garbage', False",  # CURRENT moved, old builds not collected
@@ -463,7 +487,7 @@ KILLER = """
 import os, signal, sys
 from assistant.settings import prepare_offline_environment
 prepare_offline_environment()
-from assistant.index import build, embedding, layout, segments, sparse
+from assistant.index import build, embedding, layout, postings, segments
 
 def kill_at(owner, name, after):
     original = getattr(owner, name)

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from pydantic import SecretStr
 
 import assistant
 from assistant import cli
@@ -360,6 +361,25 @@ def test_short_load_against_the_ui(real_app_url: str, corpus_index: Settings) ->
     assert summary["total_requests"] == 12 and summary["errors"] == 0, summary["error_samples"]
     assert result.all_identical and summary["mismatches"] == 0, summary["mismatch_samples"]
     assert result.ok and summary["p95_s"] is not None
+
+
+def test_load_launches_the_app_in_its_own_process(corpus_index: Settings) -> None:
+    """Without --url the load run's app gets its own interpreter (the driver's client threads must not share
+    the server's GIL), with the run's settings, secrets included, and it is gone when the run ends."""
+    import httpx
+    import openai
+
+    from eval.load_run import served_apart
+
+    settings = corpus_index.model_copy(update={"database_url": SecretStr(f"sqlite:///{corpus_index.index_dir}/load.sqlite3")})
+    with served_apart(settings) as url:
+        assert httpx.get(url + "config", timeout=10).status_code == 200
+        client = openai.OpenAI(base_url=url + "v1", api_key="x", max_retries=0)
+        done = client.chat.completions.create(model="policy-qa", messages=[{"role": "user", "content": NORMAL_QUESTION}])
+        assert "[1]" in (done.choices[0].message.content or "")
+    assert (corpus_index.index_dir / "load.sqlite3").is_file()  # the child used the database the settings name
+    with pytest.raises(httpx.TransportError):
+        httpx.get(url + "config", timeout=5)
 
 
 # -- eval/load.py options -----------------------------------------------------------------------------

@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 from assistant.core.text import tokenize
-from assistant.index.sparse import Postings, SegmentedBM25, char_bm25, char_grams, live_segment
+from assistant.index.postings import Postings, char_grams
+from assistant.index.sparse import SegmentedBM25, char_bm25, live_segment
 
 
 @pytest.mark.parametrize(
@@ -68,7 +69,7 @@ def test_char_leg_scores_as_bm25s_does() -> None:
     _, chars = _legs(TEXTS)
     reference = bm25s.BM25()
     reference.index([char_grams(t) for t in TEXTS], show_progress=False)
-    query = [g for g in dict.fromkeys(char_grams("有没有易贷这种产品")) if g in chars.vocab_dict]
+    query = [g for g in dict.fromkeys(char_grams("有没有易贷这种产品")) if g in chars.vocabulary]
     assert np.allclose(chars.get_scores(query), reference.get_scores(query), rtol=1e-6)
 
 
@@ -84,8 +85,8 @@ def test_char_leg_scores_as_bm25s_does() -> None:
 )
 def test_char_leg_finds_what_segmentation_hides_from_the_word_leg(question: str, passage: int) -> None:
     words, chars = _legs(TEXTS)
-    word_scores = words.get_scores([t for t in tokenize(question) if t in words.vocab_dict])
-    char_scores = chars.get_scores([g for g in dict.fromkeys(char_grams(question)) if g in chars.vocab_dict])
+    word_scores = words.get_scores([t for t in tokenize(question) if t in words.vocabulary])
+    char_scores = chars.get_scores([g for g in dict.fromkeys(char_grams(question)) if g in chars.vocabulary])
     assert int(np.argmax(char_scores)) == passage
     assert int(np.argmax(word_scores)) != passage
 
@@ -122,3 +123,24 @@ def test_char_leg_counts_only_live_passages() -> None:
     assert chars.document_frequency("无间") == 0
     fresh = _legs(TEXTS[:3])[1]
     assert np.allclose(chars.get_scores(["易贷", "产品"]), fresh.get_scores(["易贷", "产品"]))
+    assert "无间" not in chars.vocabulary and "易贷" in chars.vocabulary and "" in chars.vocabulary
+    assert set(chars.vocabulary) == set(fresh.vocabulary)
+
+
+@pytest.mark.parametrize(
+    ("counts", "dtype"),
+    [([1, 2, 255], np.uint8), ([1, 256], np.uint16), ([65535], np.uint16), ([65536, 1], np.int32), ([], np.uint8)],
+)
+def test_counts_are_kept_in_the_narrowest_type_and_load_unchanged(counts: list[int], dtype: type,
+                                                                 tmp_path: Path) -> None:
+    """Term counts shrink to a byte where they fit (most of a large index's memory), without changing a value."""
+    from assistant.index.postings import compact_counts
+
+    packed = compact_counts(np.array(counts, dtype=np.int32))
+    assert packed.dtype == dtype and packed.tolist() == counts
+    tokens = [["词"] * c for c in counts] or [[""]]
+    p = Postings.from_tokens(tokens)
+    p.save(tmp_path / "bm25")
+    loaded = Postings.load(tmp_path / "bm25")
+    assert loaded.counts.dtype == compact_counts(p.counts).dtype
+    assert loaded.counts.tolist() == p.counts.tolist()

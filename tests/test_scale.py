@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 from pathlib import Path
 
@@ -11,11 +13,24 @@ from eval.__main__ import main
 from eval.scale_report import METRICS, SLOPES, slope, value
 
 
+def _child_here(argv: list[str]) -> dict:
+    """A measurement child's work in this process (its JSON line as the child prints it): the benchmark's children
+    exist for their own peak RSS, which this test only checks is reported; starting three interpreters cost ~10 s."""
+    from eval import scale
+
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        assert scale._child_main(argv) == 0
+    return json.loads(out.getvalue().strip().splitlines()[-1])
+
+
 @pytest.fixture(scope="module")
 def scale_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, Path]:
     root = tmp_path_factory.mktemp("scale")
-    code = main(["scale", "--sizes", "300", "--out", str(root / "out"), "--work", str(root / "work"),
-                 "--queries", "5", "--embedder", "stand-in", "--model-sample", "4"])
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr("eval.scale._child", _child_here)
+        code = main(["scale", "--sizes", "300", "--out", str(root / "out"), "--work", str(root / "work"),
+                     "--queries", "5", "--embedder", "stand-in", "--model-sample", "4"])
     assert code == 0
     return json.loads((root / "out" / "scale.json").read_text(encoding="utf-8")), root / "out"
 
@@ -73,7 +88,7 @@ def test_merged_counts_equal_postings_concat() -> None:
 
     from assistant.core.text import tokenize
     from assistant.index.merging import merge
-    from assistant.index.sparse import Postings
+    from assistant.index.postings import Postings
     from tests.conftest import CORPUS_DIR
 
     lines = [line for p in sorted(CORPUS_DIR.glob("*.txt")) for line in p.read_text("utf-8").splitlines() if line.strip()]

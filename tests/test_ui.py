@@ -142,7 +142,7 @@ def test_document_text_is_escaped_in_sources(client: Client) -> None:
         "gradio_api/file=..%2F..%2F..%2Fetc%2Fpasswd",
         "gradio_api/file=/work/main/pyproject.toml",
         "gradio_api/file=pyproject.toml",
-        "gradio_api/file=assistant/settings.py",
+        "gradio_api/file=assistant/settings/__init__.py",
         "static/../../../../etc/passwd",
         "assets/..%2F..%2F..%2Fetc%2Fpasswd",
     ],

@@ -45,7 +45,7 @@ PIPELINE_MODULES = (
     "assistant.corpus.metadata",
     "assistant.corpus.reading", "assistant.corpus.records", "assistant.corpus.cleaning", "assistant.corpus.chunking",
     "assistant.corpus.sections", "assistant.corpus.spans", "assistant.core.outline", "assistant.core.text",
-    "assistant.index.sparse",  # the word and character counts: an index without the character leg is rebuilt
+    "assistant.index.postings",  # the word and character counts: an index without the character leg is rebuilt
 )
 PIPELINE_DATA = ("policy_terms.txt", "corpus.toml", "text.toml")  # under assistant/data/
 
@@ -284,7 +284,8 @@ def _write_build(settings: Settings, layout: Layout, build_id: str, plan: compos
         "segments": segments,
         "documents": {d: {"file": files[d], "fingerprint": fingerprints[d], **docs[d]} for d in plan.order},
     }
-    write_atomic(bdir / "meta.json", json.dumps(meta, ensure_ascii=False, indent=0))
+    # one line: json's C encoder (any indent means its pure-Python one, ~0.3 s at 8,600 documents per update)
+    write_atomic(bdir / "meta.json", json.dumps(meta, ensure_ascii=False))
     if build_id not in segments:
         return "", meta["chunks"]
     return ("sealed" if segments[build_id]["sealed"] else "delta"), meta["chunks"]

@@ -19,8 +19,8 @@ import numpy as np
 from llama_index.core.schema import TextNode
 
 from assistant.index.layout import Layout
+from assistant.index.postings import Postings
 from assistant.index.segments import SegmentFiles, SegmentWriter
-from assistant.index.sparse import Postings
 from assistant.settings import Settings
 
 

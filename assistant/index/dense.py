@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -24,8 +25,9 @@ class SealedPart:
     live_docs: dict[str, int]  # doc_id -> its rows here, for documents live in this segment
     rows: int
 
-    @property
+    @cached_property
     def dead(self) -> int:
+        """Rows of replaced or removed documents (asked on every query: counted once)."""
         return self.rows - sum(self.live_docs.values())
 
     def keeps(self, passage_id: str, allowed: set[str] | None) -> bool:
@@ -115,8 +117,9 @@ class SegmentedCollection:
         assert delta is not None
         q = q / (np.linalg.norm(q) + 1e-12)
         dist = 1.0 - delta.vectors @ q
-        if allowed is not None:
-            dist = np.where(np.isin(delta.docs, list(allowed)), dist, np.inf)
+        if allowed is not None:  # a few rows against a set: never the whole allowed list as an array
+            dist = np.where(np.fromiter((d in allowed for d in delta.docs.tolist()), bool, len(delta.ids)), dist,
+                            np.inf)
         top = np.argsort(dist, kind="stable")[:n]
         return [(float(dist[i]), delta.ids[i]) for i in top if np.isfinite(dist[i])]
 

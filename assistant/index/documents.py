@@ -12,8 +12,8 @@ from llama_index.core.schema import TextNode
 from assistant.core.text import search_form, tokenize
 from assistant.corpus.loading import SourceDocument, load_document
 from assistant.index.compose import FreshDoc
+from assistant.index.postings import Postings
 from assistant.index.scan import CorpusFile
-from assistant.index.sparse import Postings
 from assistant.settings import Settings
 
 

@@ -164,6 +164,7 @@ class CachedEmbedding(BaseEmbedding):
 
     def _get_text_embeddings(self, texts: list[str]) -> list[list[float]]:
         keys = [text_key(t) for t in texts]
+        self._cache.prefetch(keys)
         missing = [i for i, k in enumerate(keys) if self._cache.get(k) is None]
         if missing:
             vecs = self._inner.get_text_embedding_batch([texts[i] for i in missing])
@@ -171,7 +172,9 @@ class CachedEmbedding(BaseEmbedding):
         return [self._cache.get(k).tolist() for k in keys]
 
     def missing(self, texts: Sequence[str]) -> list[str]:
-        return [t for t in texts if self._cache.get(text_key(t)) is None]
+        keys = [text_key(t) for t in texts]
+        self._cache.prefetch(keys)  # one look-up for the batch
+        return [t for t, k in zip(texts, keys, strict=True) if self._cache.get(k) is None]
 
     def fill(self, texts: Sequence[str], on_batch: Callable[[int], None] | None = None) -> int:
         """Embed the texts not cached yet, in batches of ``embed_batch_size``, ``concurrency`` at a time.

@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import sys
 import time
 import uuid
 from dataclasses import dataclass
@@ -127,12 +128,17 @@ def write_atomic(path: Path, text: str) -> None:
 
 
 def node_from_row(row: dict[str, Any]) -> TextNode:
-    """A chunk as stored in chunks.jsonl -> TextNode (metadata kept out of LlamaIndex's own text)."""
-    keys = list(row["metadata"])
+    """A chunk as stored in chunks.jsonl -> TextNode (metadata kept out of LlamaIndex's own text).
+
+    Metadata keys and string values are interned: a document's chunks repeat its title, issuer, file and
+    dates, and one copy of each instead of one per chunk saves ~1.3 KB per chunk in a reader (~125 MB at
+    100k passages)."""
+    meta = {sys.intern(k): sys.intern(v) if isinstance(v, str) else v for k, v in row["metadata"].items()}
+    keys = list(meta)
     return TextNode(
         id_=row["id"],
         text=row["text"],
-        metadata=row["metadata"],
+        metadata=meta,
         excluded_embed_metadata_keys=keys,
         excluded_llm_metadata_keys=keys,
     )

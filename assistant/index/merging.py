@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from assistant.index.sparse import Postings
+from assistant.index.postings import Postings
 
 _ARRAYS = ("indptr", "indices", "counts", "lengths")
 

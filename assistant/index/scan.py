@@ -53,8 +53,13 @@ def file_stat(path: Path) -> list[int]:
     return [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino]
 
 
+_NO_ENTRY = hashlib.sha256(b"{}").hexdigest()[:16]  # entry_hash({}), as json.dumps({}) gives it
+
+
 def entry_hash(entry: Mapping[str, Any] | None) -> str:
-    text = json.dumps(entry or {}, ensure_ascii=False, sort_keys=True, default=str)
+    if not entry:  # most files have no manifest entry: one hash, not one json.dumps per file and update
+        return _NO_ENTRY
+    text = json.dumps(entry, ensure_ascii=False, sort_keys=True, default=str)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
@@ -97,20 +102,22 @@ def scan_corpus(corpus_dir: Path, known: Mapping[str, Mapping[str, Any]]) -> tup
 class _PlainPaths:
     """Files reached without any symlink (the file and every folder up to the corpus root are real): for them
     ``link_problem`` is None, and checking costs one lstat per file and one realpath per folder, not two
-    realpaths per file (seconds over tens of thousands of files)."""
+    realpaths per file (seconds over tens of thousands of files). Folders are keyed by their text: hashing a
+    new ``Path`` per file costs more than the lstat."""
 
     def __init__(self, root: Path) -> None:
-        self.root = Path(os.path.realpath(root))
-        self.base = Path(root)
-        self.folders: dict[Path, bool] = {}
+        self.root = os.path.realpath(root)
+        self.base = os.fspath(root)
+        self.folders: dict[str, bool] = {}
 
     def holds(self, path: Path) -> bool:
         if path.is_symlink():
             return False
-        folder = path.parent
+        folder = os.path.dirname(os.fspath(path))
         ok = self.folders.get(folder)
         if ok is None:
-            ok = self.folders[folder] = Path(os.path.realpath(folder)) == self.root / folder.relative_to(self.base)
+            rel = os.path.relpath(folder, self.base)
+            ok = self.folders[folder] = os.path.realpath(folder) == os.path.normpath(os.path.join(self.root, rel))
         return ok
 
 
@@ -138,7 +145,7 @@ def write_scan(index_dir: Path, version: str, files: list[CorpusFile], fingerpri
     records = {f.doc_id: f.record(fingerprints[f.doc_id]) for f in files}
     if records != seen:
         index_dir.mkdir(parents=True, exist_ok=True)
-        text = json.dumps({"pipeline_version": version, "files": records}, ensure_ascii=False, indent=0)
+        text = json.dumps({"pipeline_version": version, "files": records}, ensure_ascii=False)  # C encoder: no indent
         write_atomic(index_dir / SCAN_FILE, text)
 
 

@@ -25,7 +25,7 @@ from llama_index.core.schema import TextNode
 
 from assistant.index import merging, store
 from assistant.index.layout import node_from_row
-from assistant.index.sparse import Postings
+from assistant.index.postings import Postings
 from assistant.settings import Settings
 
 CHROMA_BATCH = 256  # as the build always added them: the same HNSW graph for the same passages
@@ -179,9 +179,14 @@ PARTS = "bm25.parts"  # each batch's term counts while the segment is written
 
 def _finish_vectors(folder: Path, rows: int, dim: int) -> None:
     """vectors.npy from the raw rows, copied in blocks (never the whole matrix in memory)."""
-    part = folder / VECTORS_PART
-    header = {"descr": "<f4", "fortran_order": False, "shape": (rows, dim if rows else 0)}
-    with open(part, "rb") as src, open(folder / "vectors.npy", "wb") as dst:
+    finish_npy(folder / VECTORS_PART, folder / "vectors.npy", (rows, dim if rows else 0), "<f4")
+
+
+def finish_npy(part: Path, dest: Path, shape: tuple[int, int], descr: str) -> None:
+    """``dest`` (.npy) from ``part``'s raw C-order rows: the header, then the bytes copied in blocks; ``part``
+    is removed. Writers append rows to ``part`` as they go, so no writer holds a whole matrix."""
+    header = {"descr": descr, "fortran_order": False, "shape": shape}
+    with open(part, "rb") as src, open(dest, "wb") as dst:
         np.lib.format.write_array_header_1_0(dst, header)
         shutil.copyfileobj(src, dst, 1 << 22)
     part.unlink()

@@ -28,7 +28,7 @@ from llama_index.core.schema import NodeWithScore, TextNode
 from assistant.core.sentences import answerable_sentences
 from assistant.index.embedding import CachedEmbedding, text_key
 from assistant.index.layout import Layout
-from assistant.index.segments import SegmentFiles
+from assistant.index.segments import SegmentFiles, finish_npy
 from assistant.settings import Settings
 
 
@@ -69,20 +69,34 @@ def add_sentence_vectors(settings: Settings, layout: Layout, build_id: str, embe
     embedded = 0
     for seg_id in layout.read_meta(build_id)["segments"]:
         folder = layout.build_dir(seg_id)
-        if (folder / ROWS_FILE).is_file():
-            continue
-        nodes = SegmentFiles(folder, seg_id).nodes
-        per_node = [node_sentences(n) for n in nodes]
-        texts = [s for sents in per_node for s in sents]
-        embedded += _fill(embedder, texts, progress)
-        rows = np.zeros(len(nodes) + 1, dtype=np.int64)
-        rows[1:] = np.cumsum([len(s) for s in per_node])
-        dim = len(embedder.cache.get(text_key(texts[0]))) if texts else 0
-        vectors = np.zeros((len(texts), dim), dtype=np.float16)
-        for i, text in enumerate(texts):
-            vectors[i] = embedder.cache.get(text_key(text))
-        _save(folder / VECTORS_FILE, vectors)
-        _save(folder / ROWS_FILE, rows)  # written last: its presence says the segment is complete
+        if not (folder / ROWS_FILE).is_file():
+            embedded += _write_segment(folder, SegmentFiles(folder, seg_id).nodes, embedder,
+                                       settings.indexing.build_batch_passages, progress)
+    return embedded
+
+
+def _write_segment(folder: Path, nodes: Sequence[TextNode], embedder: CachedEmbedding, batch: int,
+                   progress: bool) -> int:
+    """One segment's sentence vectors, ``batch`` chunks at a time, appended to a raw file: memory holds one
+    batch's sentences, not the segment's (at 100k passages those would be ~500k vectors)."""
+    part = folder / (VECTORS_FILE + ".part")
+    counts: list[int] = []
+    embedded, dim = 0, 0
+    with open(part, "wb") as out:
+        for start in range(0, len(nodes), batch):
+            per_node = [node_sentences(n) for n in nodes[start : start + batch]]
+            texts = [s for sents in per_node for s in sents]
+            embedded += _fill(embedder, texts, progress)
+            for text in texts:
+                vec = np.asarray(embedder.cache.get(text_key(text)), dtype=np.float16)
+                dim = len(vec)
+                out.write(vec.tobytes())
+            counts.extend(len(s) for s in per_node)
+    rows = np.zeros(len(counts) + 1, dtype=np.int64)
+    rows[1:] = np.cumsum(counts)
+    finish_npy(part, folder / (VECTORS_FILE + ".tmp.npy"), (int(rows[-1]), dim), "<f2")
+    os.replace(folder / (VECTORS_FILE + ".tmp.npy"), folder / VECTORS_FILE)
+    _save(folder / ROWS_FILE, rows)  # written last: its presence says the segment is complete
     return embedded
 
 

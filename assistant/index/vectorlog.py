@@ -5,7 +5,9 @@
 Appending a batch costs that batch, whatever the cache holds (the old ``.npz`` was rewritten whole on
 every build), and a record cut short by ``kill -9`` is ignored when the file is read back, so a killed
 build keeps every batch it finished. Shipped caches (``corpus/.vector_cache/*.npz``) stay read-only
-fallbacks. The file is read lazily: a process that only answers questions never loads it.
+fallbacks. The file is read lazily: a process that only answers questions never loads it, and an update
+looks up just its documents' keys in the memory-mapped log (``prefetch``) instead of loading the corpus's
+vectors (0.5 s and ~300 MB of Python objects at 100k passages, whatever the update's size).
 """
 
 from __future__ import annotations
@@ -35,17 +37,26 @@ def _record(dim: int) -> np.dtype:
 
 
 def read_log(path: Path) -> tuple[np.ndarray, np.ndarray]:
-    """(keys, vectors) of every whole record; a torn last record (killed writer) is left out."""
+    """(keys, vectors) of every whole record, in memory; a torn last record (killed writer) is left out."""
+    keys, vecs = _mapped(path)
+    return np.array(keys), np.array(vecs)
+
+
+def _mapped(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    """(keys, vectors) of every whole record, memory-mapped: nothing is read until used; a torn last record
+    (killed writer) is left out."""
     with open(path, "rb") as fh:
         head = fh.read(HEADER.size)
-        if len(head) < HEADER.size:
-            return np.zeros(0, "S32"), np.zeros((0, 0), np.float32)
-        magic, dim = HEADER.unpack(head)
-        if magic != MAGIC or dim <= 0:
-            raise ValueError(f"not a vector log: {path}")
-        rec = _record(dim)
-        count = (os.fstat(fh.fileno()).st_size - HEADER.size) // rec.itemsize
-        data = np.fromfile(fh, dtype=rec, count=count)
+    if len(head) < HEADER.size:
+        return np.zeros(0, "S32"), np.zeros((0, 0), np.float32)
+    magic, dim = HEADER.unpack(head)
+    if magic != MAGIC or dim <= 0:
+        raise ValueError(f"not a vector log: {path}")
+    rec = _record(dim)
+    count = (path.stat().st_size - HEADER.size) // rec.itemsize
+    if count <= 0:
+        return np.zeros(0, "S32"), np.zeros((0, dim), np.float32)
+    data = np.memmap(path, dtype=rec, mode="r", offset=HEADER.size, shape=(count,))
     return data["key"], data["vec"]
 
 
@@ -55,7 +66,8 @@ class VectorCache:
     def __init__(self, path: Path, fallbacks: Sequence[Path] = ()) -> None:
         self.path = path
         self._fallbacks = list(fallbacks)
-        self._vectors: dict[str, np.ndarray] | None = None
+        self._vectors: dict[str, np.ndarray] | None = None  # every vector: only for len() and save(keep)
+        self._found: dict[str, np.ndarray | None] = {}  # keys looked up (None: not cached) or added here
         self._pending: list[tuple[str, np.ndarray]] = []
         self._lock = threading.RLock()
 
@@ -83,11 +95,45 @@ class VectorCache:
         except Exception as exc:  # a damaged cache only costs time: re-embed
             logger.warning("Ignoring unreadable vector cache %s (%s)", path, exc)
 
+    def _search(self, path: Path, wanted: list[str]) -> dict[str, np.ndarray]:
+        """The vectors of ``wanted`` keys stored in ``path`` (later records win, as in ``_load``)."""
+        if not path.exists():
+            return {}
+        try:
+            if path.suffix == ".npz":
+                with np.load(path, allow_pickle=False) as data:
+                    keys, vecs = data["keys"].astype("S32"), data["vectors"]
+            else:
+                keys, vecs = _mapped(path)
+            rows = np.flatnonzero(np.isin(keys, np.array([k.encode("ascii") for k in wanted], dtype="S32")))
+            return {keys[r].decode("ascii"): np.array(vecs[r], dtype=np.float32) for r in rows.tolist()}
+        except Exception as exc:  # a damaged cache only costs time: re-embed
+            logger.warning("Ignoring unreadable vector cache %s (%s)", path, exc)
+            return {}
+
+    def prefetch(self, keys: Sequence[str]) -> None:
+        """Look these keys up in the files at once (one pass per file, not the whole cache in memory)."""
+        with self._lock:
+            if self._vectors is not None:
+                return
+            wanted = [k for k in dict.fromkeys(keys) if k not in self._found]
+            if not wanted:
+                return
+            hits: dict[str, np.ndarray] = {}
+            for p in [*self._fallbacks, self.path]:
+                hits.update(self._search(p, wanted))
+            self._found.update({k: hits.get(k) for k in wanted})
+
     def __len__(self) -> int:
         return len(self._loaded())
 
     def get(self, key: str) -> np.ndarray | None:
-        return self._loaded().get(key)
+        with self._lock:
+            if self._vectors is not None:
+                return self._vectors.get(key)
+            if key not in self._found:
+                self.prefetch([key])
+            return self._found[key]
 
     def put(self, key: str, vector: Sequence[float]) -> None:
         self.put_many([key], [vector])
@@ -95,12 +141,16 @@ class VectorCache:
     def put_many(self, keys: Sequence[str], vectors: Sequence[Sequence[float]]) -> None:
         """Add vectors and append them to the log at once (one write per batch)."""
         with self._lock:
-            store = self._loaded()
+            self.prefetch(keys)  # a key already stored is not appended again
             for key, vec in zip(keys, vectors, strict=True):
                 arr = np.asarray(vec, dtype=np.float32)
-                if key not in store:
+                known = self._vectors.get(key) if self._vectors is not None else self._found.get(key)
+                if known is None:
                     self._pending.append((key, arr))
-                store[key] = arr
+                if self._vectors is not None:
+                    self._vectors[key] = arr
+                else:
+                    self._found[key] = arr
             self.flush()
 
     def flush(self, durable: bool = False) -> None:

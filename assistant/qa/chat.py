@@ -123,8 +123,8 @@ def rewrite_followup(previous: Turn, message: str, engine: PolicyQueryEngine) ->
     cat = engine.retriever.catalog
     docs = [(d.doc_id, d.title, d.doc_number) for d in cat.documents]
     gz = gazetteer_for(cat)
-    plan = plan_query(message, gz, docs, cat.bm25.vocab_dict)
-    prev_plan = plan_query(previous.standalone, gz, docs, cat.bm25.vocab_dict)
+    plan = plan_query(message, gz, docs, cat.bm25.vocabulary)
+    prev_plan = plan_query(previous.standalone, gz, docs, cat.bm25.vocabulary)
     places = plan.places or plan.unknown_places  # "那杭州呢？" asks the same of a place we may not cover
     core = re.sub(r"[\s？?。！!，,]+", "", FOLLOWUP.sub("", message))
     for p in places:

@@ -10,7 +10,7 @@ import numpy as np
 from assistant.core.text import tokenize
 from assistant.index import store
 from assistant.index.catalog import Catalog
-from assistant.index.sparse import char_grams
+from assistant.index.postings import char_grams
 from assistant.retrieval.builds import char_leg, place_index
 from assistant.retrieval.plan import QueryPlan
 from assistant.settings import Settings
@@ -18,7 +18,7 @@ from assistant.settings import Settings
 
 def bm25_scores(catalog: Catalog, plan: QueryPlan) -> np.ndarray:
     """BM25 score of every passage for the question and its glossary expansions (0 when no word is indexed)."""
-    tokens = [t for t in tokenize(plan.bm25_text) if t in catalog.bm25.vocab_dict]
+    tokens = [t for t in tokenize(plan.bm25_text) if t in catalog.bm25.vocabulary]
     if not tokens:
         return np.zeros(len(catalog.node_ids), dtype=np.float32)
     return np.asarray(catalog.bm25.get_scores(tokens), dtype=np.float32)
@@ -30,7 +30,7 @@ def char_scores(catalog: Catalog, plan: QueryPlan) -> np.ndarray | None:
     leg = char_leg(catalog)
     if leg is None:
         return None
-    grams = [g for g in dict.fromkeys(char_grams(plan.bm25_text)) if g in leg.vocab_dict]
+    grams = [g for g in dict.fromkeys(char_grams(plan.bm25_text)) if g in leg.vocabulary]
     if not grams:
         return np.zeros(len(catalog.node_ids), dtype=np.float32)
     return np.asarray(leg.get_scores(grams), dtype=np.float32)

@@ -80,7 +80,7 @@ def plan_for(question: str, catalog: Catalog, settings: Settings | None = None) 
     """The question's plan against one build, with the build's gazetteer and title tables."""
     gazetteer, names = gazetteer_for(catalog), document_names(catalog)
     return plan_query(
-        question, gazetteer, names, catalog.bm25.vocab_dict, settings=settings or catalog.settings
+        question, gazetteer, names, catalog.bm25.vocabulary, settings=settings or catalog.settings
     )
 
 

@@ -96,15 +96,21 @@ class _Ready:
 class _Chunks:
     """Text the worker has produced and the handler has not shown yet. The worker runs ahead of the handler
     (an extractive answer is all there at once), so the handler takes everything pending in one go and
-    shows one update instead of one per 12-character chunk; a real token stream still shows each chunk."""
+    shows one update instead of one per 12-character chunk; a real token stream still shows each chunk.
+    ``finished``: the engine has handed over its answer, so pending text needs no update of its own (the
+    answer's update shows it): a ready answer costs the page one update, not two."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._parts: list[str] = []
+        self.finished = False
 
     def put(self, text: str) -> None:
         with self._lock:
             self._parts.append(text)
+
+    def finish(self) -> None:
+        self.finished = True
 
     def take(self) -> str:
         with self._lock:
@@ -158,6 +164,8 @@ class ChatSession:
                 if chunks is not None and isinstance(item, str):
                     chunks.put(item)
                     item = _PENDING
+                elif chunks is not None:  # the answer: set before the handler reads the text ahead of it
+                    chunks.finish()
                 yield item
 
         return run
@@ -193,7 +201,8 @@ class ChatSession:
                     text = chunks.take()
                     if text and turn.answer is None:  # empty: an earlier update already showed it
                         turn.text += text
-                        yield turn
+                        if not chunks.finished:  # else the answer, already there, is the next update
+                            yield turn
                 else:
                     turn.text += item
                     yield turn

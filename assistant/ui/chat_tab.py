@@ -69,13 +69,40 @@ class ChatHandlers:
         validity: str | None = None,
         request: gr.Request | None = None,
     ):
-        """The chat box: stream the turn into the chatbot and the sources panel."""
+        """The chat box: stream the turn into the chatbot, then its sources into the sources panel.
+
+        Only what changed is sent: the first update shows the question (and empties the box), the ones while
+        the answer streams change the chatbot alone, and the last one adds the sources. An unchanged output
+        is ``gr.skip()``: the browser neither receives the sources panel (up to ten answers' passages) again
+        nor has the box cleared under a user typing the next question. (Gradio still builds a component for
+        each skipped output, ~1 ms; a ready extractive answer has no updates in between.)"""
+        for _last, outputs in self._respond(message, jurisdictions, docs, state, as_of, validity, request):
+            yield outputs
+
+    def respond_listing(self, listing: Any, *args: Any, request: gr.Request | None = None):
+        """``respond`` plus the 历史对话 list (``listing(request)``) in its last update: the page refreshes the
+        list with the answer instead of sending a second event after every question."""
+        for last, outputs in self._respond(*args, request=request):
+            yield (*outputs, listing(request) if last else gr.skip())
+
+    def _respond(
+        self, message: str, jurisdictions: Any, docs: Any, state: Any, as_of: Any = None, validity: Any = None,
+        request: gr.Request | None = None,
+    ) -> Iterator[tuple[bool, tuple[Any, ...]]]:  # fmt: skip
+        """(is this the last update, the chatbot / sources / state / box outputs)."""
         session, message = self._open(state, request, message)
         if not message:
-            yield chat_messages(session), render_sources(session.turns), session, ""
+            yield True, (chat_messages(session), render_sources(session.turns), session, "")
             return
-        for _turn in self._ask(session, message, jurisdictions, docs, as_of, validity):
-            yield chat_messages(session), render_sources(session.turns), session, ""
+        first = True
+        for turn in self._ask(session, message, jurisdictions, docs, as_of, validity):
+            if turn.answer is not None or turn.error:  # the last update: the sources of this turn
+                yield True, (chat_messages(session), render_sources(session.turns), session, "")
+            elif first:  # the sources panel still shows the earlier answers: unchanged
+                yield False, (chat_messages(session), gr.skip(), session, "")
+            else:
+                yield False, (chat_messages(session), gr.skip(), gr.skip(), gr.skip())
+            first = False
 
     def api_chat(
         self,
@@ -87,14 +114,19 @@ class ChatHandlers:
         validity: str | None = None,
         request: gr.Request | None = None,
     ):
-        """Answer one message (follow-ups use this session's history); returns text with [n] and sources."""
+        """Answer one message (follow-ups use this session's history); returns text with [n] and sources.
+
+        Streams the text as it grows (an answer that is ready at once is one update); the empty placeholder a
+        browser shows while retrieving is not sent. The panel goes with every update: Gradio sends an unchanged
+        value as an empty diff, while ``gr.skip()`` would cost it a new component per update."""
         session, message = self._open(state, request, message)
         if not message:
             raise gr.Error("问题不能为空。")
         for turn in self._ask(session, message, jurisdictions, documents, as_of, validity):
             if turn.error:
                 raise gr.Error(turn.error if turn.user_error else f"出错了：{turn.error}")
-            yield turn.text, render_sources(session.turns), session
+            if turn.text or turn.answer is not None:
+                yield turn.text, render_sources(session.turns), session
 
     def new_chat(self, state: Any):
         session = self.session_of(state)
@@ -189,14 +221,24 @@ def wire_chat_tab(
 ) -> None:
     """The tab's events: ask, new chat, 👍/👎 and its reason, the history list; then the ``/chat`` endpoint."""
     t = tab
+    # Questions wait for the ui_workers pool under their time budget (as /v1 requests do), not in Gradio's queue.
+    admitted = chat.source.settings.ui_chat_concurrency
+
+    def ask(
+        message: str, places: Any, docs: Any, state: Any, as_of: Any, validity: Any, request: gr.Request
+    ) -> Iterator[tuple[Any, ...]]:
+        yield from chat.respond_listing(feedback.choices, message, places, docs, state, as_of, validity, request=request)
+
     gr.on(
         triggers=[t.box.submit, t.send.click],
-        fn=chat.respond,
+        fn=ask,
         inputs=[t.box, t.places, t.docs, state, t.as_of, t.validity],
-        outputs=[t.chatbot, t.sources, state, t.box],
+        outputs=[t.chatbot, t.sources, state, t.box, t.past],
         api_visibility="private",
         show_progress="hidden",
-    ).then(feedback.choices, None, [t.past], api_visibility="private", show_progress="hidden")
+        concurrency_limit=admitted,
+        concurrency_id="pqa-chat",
+    )
     cleared = [t.chatbot, t.sources, state, t.box, t.reason_row]
     t.clear.click(chat.new_chat, [state], cleared, api_visibility="private")
     t.chatbot.clear(chat.new_chat, [state], cleared, api_visibility="private")
@@ -220,5 +262,8 @@ def wire_chat_tab(
         [api_message, t.places, t.docs, state, t.as_of, t.validity],
         [api_answer, t.sources, state],
         api_name="chat",
+        concurrency_limit=admitted,
+        concurrency_id="pqa-chat",
+        postprocess=False,  # outputs are plain strings already (answer text, sources HTML)
         api_description="Ask a question; follow-ups use this client's session. Returns (answer text with [n], sources HTML).",
     )

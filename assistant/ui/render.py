@@ -131,9 +131,24 @@ class Turn:
     citations: list[Citation] = field(default_factory=list)
     # (answer, its sources HTML): an answered turn's sources are rendered once, not on every later update
     sources_cache: tuple[Answer, str] | None = field(default=None, repr=False, compare=False)
+    # (what the message shows, its HTML): a finished turn's message is rendered once, not on every later turn
+    message_cache: tuple[tuple[object, ...], str] | None = field(default=None, repr=False, compare=False)
 
 
 def render_answer(turn: Turn) -> str:
+    """The assistant message of one turn; a finished one (answered or failed) is rendered once and reused."""
+    if turn.answer is None and not turn.error:  # still streaming: changes with every update
+        return _render_answer(turn)
+    key = (turn.answer, turn.error, turn.user_error, turn.seconds, turn.filters, turn.notice, turn.number)
+    cached = turn.message_cache
+    if cached is not None and cached[0][0] is turn.answer and cached[0][1:] == key[1:]:  # the Answer: by identity
+        return cached[1]
+    html = _render_answer(turn)
+    turn.message_cache = (key, html)
+    return html
+
+
+def _render_answer(turn: Turn) -> str:
     """The assistant message of one turn, as one line of HTML."""
     parts = ['<div class="pqa-answer">']  # the chatbot's sanitizer drops data-* attributes
     if turn.filters:

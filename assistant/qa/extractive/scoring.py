@@ -42,14 +42,12 @@ def default_weight(term: str) -> float:
 
 def idf_from_bm25(bm25: object, n_docs: int) -> Callable[[str], float]:
     """Term weights from the BM25 index's document frequencies: rare words matter more."""
-    vocab = getattr(bm25, "vocab_dict", {})
-    indptr = getattr(bm25, "scores", {}).get("indptr")
+    frequency = getattr(bm25, "document_frequency", None)
 
     def weight(term: str) -> float:
-        tid = vocab.get(term)
-        if tid is None or indptr is None:
+        df = frequency(term) if frequency is not None else 0
+        if not df:
             return 4.0 if len(term) >= 2 else default_weight(term)  # a word the corpus never uses: a topic it lacks
-        df = max(int(indptr[tid + 1] - indptr[tid]), 1)
         return max(math.log(1 + (n_docs - df + 0.5) / (df + 0.5)), 0.2)
 
     return weight

@@ -7,15 +7,19 @@ can hand in their own without touching ``os.environ``.
 from __future__ import annotations
 
 import os
-import tomllib
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import AliasChoices, BaseModel, Field, SecretStr, field_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+from assistant.settings.stages import FUSION_FILE, ChunkingSettings, IndexingSettings, RetrievalSettings
+
+__all__ = ["FUSION_FILE", "PROJECT_ROOT", "ChunkingSettings", "IndexingSettings", "RetrievalSettings", "Settings",
+           "get_settings", "prepare_offline_environment"]
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent.parent
 # Home of the default corpus/ and .policy_qa/: the checkout when running from one (pyproject.toml beside the
 # package), else the working directory -- an installed package's parent is site-packages, no place for data.
 DATA_ROOT = PROJECT_ROOT if (PROJECT_ROOT / "pyproject.toml").is_file() else Path()
@@ -41,104 +45,6 @@ def prepare_offline_environment() -> None:
     # instead of ~25 ms; passive threads keep it at ~25 ms and let indexing use both cores (72 s vs 121 s).
     os.environ.setdefault("OMP_NUM_THREADS", str(min(os.cpu_count() or 1, 4)))
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-
-
-# The fusion weights are fitted on held-apart data by `python -m eval fit-fusion`, which writes them with their
-# provenance (data, split, metric, grid, scores) to this file; the defaults below come from it.
-FUSION_FILE = PROJECT_ROOT / "assistant" / "data" / "fusion.toml"
-_FUSION = tomllib.loads(FUSION_FILE.read_text(encoding="utf-8"))["fitted"]
-
-
-class RetrievalSettings(BaseModel):
-    """Tuned constants of hybrid retrieval (assistant/retrieval/): POLICY_QA_RETRIEVAL__<NAME>."""
-
-    rrf_k: float = Field(
-        _FUSION["rrf_k"], gt=0,
-        description="Reciprocal-rank fusion constant: a passage at rank r of a leg adds weight / (k + r) (fitted).",
-    )
-    dense_weight: float = Field(
-        _FUSION["dense_weight"], ge=0, description="Weight of the dense (embedding) leg in the fusion (fitted)."
-    )
-    sparse_weight: float = Field(
-        _FUSION["sparse_weight"], ge=0, description="Weight of the BM25 leg over jieba words in the fusion (fitted)."
-    )
-    char_weight: float = Field(
-        _FUSION["char_weight"], ge=0,
-        description="Weight of the BM25 leg over character n-grams in the fusion (fitted; 0 switches it off).",
-    )
-    leg_depth: int = Field(100, ge=1, description="Best passages of each leg that enter the fusion.")
-    dense_candidates: int = Field(
-        5, ge=1, description="The dense leg asks the vector store for top_k times this many passages."
-    )
-    dense_min_candidates: int = Field(50, ge=1, description="Fewest passages the dense leg asks the vector store for.")
-    named_document_boost: float = Field(
-        1.0, ge=0, description="Added to the fused score of passages from a document the question names (文号 or title)."
-    )
-    exact_place_factor: float = Field(
-        _FUSION["exact_place_factor"],
-        ge=1,
-        description="Multiplies the fused score of passages of the very place the question names (not a province "
-        "above it or a national document) (fitted).",
-    )
-    query_embed_chars: int = Field(
-        400, ge=1, description="Leading characters of a question that are embedded (embedding a long one costs seconds)."
-    )
-    abbreviation_min_chars: int = Field(
-        4, ge=1, description="Shortest run of a title's words that names the document (友好城市实施意见)."
-    )
-    english_ratio: float = Field(
-        2.0, gt=0, description="A question is English when it has more than this many Latin letters per Han character."
-    )
-
-
-class ChunkingSettings(BaseModel):
-    """Chunk sizes in characters of cleaned text (assistant/corpus/spans.py): POLICY_QA_CHUNKING__<NAME>.
-
-    Changing one re-chunks the corpus: chunks, and so citations and retrieval, change.
-    """
-
-    min_chars: int = Field(
-        150, ge=2, description="A section's last piece shorter than half this is merged into the piece before it."
-    )
-    max_chars: int = Field(
-        600, ge=1, description="A section longer than this is split at sentence ends into pieces of at most this."
-    )
-    hard_max_chars: int = Field(
-        900, ge=1, description="A piece still longer than this (one long sentence) is split at commas as a last resort."
-    )
-
-
-class IndexingSettings(BaseModel):
-    """Embedding batches and segment merging of the index stage (assistant/index/): POLICY_QA_INDEXING__<NAME>."""
-
-    embed_batch_size: int = Field(16, ge=1, description="Passages embedded per batch (one request with embedder=openai).")
-    embed_concurrency: int = Field(
-        4, ge=1, description="Embedding requests in flight at once with embedder=openai (the bundled model uses every core)."
-    )
-    embed_max_retries: int = Field(
-        5, ge=0, description="Retries of an embedding request answered 429, 5xx or not at all (backoff, Retry-After)."
-    )
-    embed_timeout: float = Field(60.0, gt=0, description="Seconds before an embedding request is abandoned (then retried).")
-    max_delta_segments: int = Field(
-        8, ge=1, description="Small segments (one per update) kept before an update folds them into one."
-    )
-    merge_share: float = Field(
-        0.25,
-        gt=0,
-        description="When passages outside sealed segments plus replaced ones inside them pass this share of the corpus, "
-        "an update rewrites one sealed segment from all documents (copied, not re-embedded).",
-    )
-    merge_min_passages: int = Field(
-        2000, ge=0, description="Fewest such passages that trigger that merge (a small corpus is not merged on every update)."
-    )
-    build_batch_passages: int = Field(
-        2048, ge=1, description="Passages a full build chunks, embeds and writes at a time: its memory holds one "
-        "batch, not the corpus."
-    )
-    chroma_filter_docs: int = Field(
-        64, ge=0, description="A question's document filter naming more documents than this is applied to Chroma's "
-        "results instead of inside Chroma (a long $in list costs Chroma more)."
-    )
 
 
 class Settings(BaseSettings):
@@ -238,6 +144,13 @@ class Settings(BaseSettings):
     )
     ui_workers: int = Field(
         4, ge=1, description="Threads that run UI requests under the time budget; more requests wait their turn."
+    )
+    ui_chat_concurrency: int = Field(
+        32,
+        ge=1,
+        description="Chat questions (page and /chat endpoint) Gradio admits at once; they wait for one of the "
+        "ui_workers threads under the time budget, as /v1 requests do. Beyond it they queue in Gradio, which "
+        "polls for a free slot every millisecond. Keep it below Gradio's 40 handler threads.",
     )
     export_keep: int = Field(
         20, ge=1, description="Newest 政策找人 export folders kept on disk; older ones are deleted on each run."
