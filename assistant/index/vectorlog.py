@@ -6,8 +6,9 @@ Appending a batch costs that batch, whatever the cache holds (the old ``.npz`` w
 every build), and a record cut short by ``kill -9`` is ignored when the file is read back, so a killed
 build keeps every batch it finished. Shipped caches (``corpus/.vector_cache/*.npz``) stay read-only
 fallbacks. The file is read lazily: a process that only answers questions never loads it, and an update
-looks up just its documents' keys in the memory-mapped log (``prefetch``) instead of loading the corpus's
-vectors (0.5 s and ~300 MB of Python objects at 100k passages, whatever the update's size).
+looks up just its documents' keys in the memory-mapped log (``prefetch``: an index of the keys, built once per
+process) instead of loading the corpus's vectors (0.5 s and ~300 MB of Python objects at 100k passages,
+whatever the update's size).
 """
 
 from __future__ import annotations
@@ -68,6 +69,7 @@ class VectorCache:
         self._fallbacks = list(fallbacks)
         self._vectors: dict[str, np.ndarray] | None = None  # every vector: only for len() and save(keep)
         self._found: dict[str, np.ndarray | None] = {}  # keys looked up (None: not cached) or added here
+        self._files: dict[Path, tuple[dict[bytes, int], np.ndarray]] = {}  # per file: key -> row, vectors
         self._pending: list[tuple[str, np.ndarray]] = []
         self._lock = threading.RLock()
 
@@ -95,24 +97,26 @@ class VectorCache:
         except Exception as exc:  # a damaged cache only costs time: re-embed
             logger.warning("Ignoring unreadable vector cache %s (%s)", path, exc)
 
-    def _search(self, path: Path, wanted: list[str]) -> dict[str, np.ndarray]:
-        """The vectors of ``wanted`` keys stored in ``path`` (later records win, as in ``_load``)."""
-        if not path.exists():
-            return {}
-        try:
-            if path.suffix == ".npz":
-                with np.load(path, allow_pickle=False) as data:
-                    keys, vecs = data["keys"].astype("S32"), data["vectors"]
-            else:
-                keys, vecs = _mapped(path)
-            rows = np.flatnonzero(np.isin(keys, np.array([k.encode("ascii") for k in wanted], dtype="S32")))
-            return {keys[r].decode("ascii"): np.array(vecs[r], dtype=np.float32) for r in rows.tolist()}
-        except Exception as exc:  # a damaged cache only costs time: re-embed
-            logger.warning("Ignoring unreadable vector cache %s (%s)", path, exc)
-            return {}
+    def _rows(self, path: Path) -> tuple[dict[bytes, int], np.ndarray]:
+        """``path``'s key -> row (a key's last record wins, as in ``_load``) and its vectors, memory-mapped for a
+        log; read once per process, so a look-up costs the keys asked for, never another pass over the file.
+        Records this process appends later are in ``_found``."""
+        found = self._files.get(path)
+        if found is None:
+            keys, vecs = np.zeros(0, "S32"), np.zeros((0, 0), np.float32)
+            try:
+                if path.suffix == ".npz" and path.exists():
+                    with np.load(path, allow_pickle=False) as data:
+                        keys, vecs = data["keys"].astype("S32"), data["vectors"]
+                elif path.exists():
+                    keys, vecs = _mapped(path)
+            except Exception as exc:  # a damaged cache only costs time: re-embed
+                logger.warning("Ignoring unreadable vector cache %s (%s)", path, exc)
+            found = self._files[path] = ({k: i for i, k in enumerate(keys.tolist())}, vecs)
+        return found
 
     def prefetch(self, keys: Sequence[str]) -> None:
-        """Look these keys up in the files at once (one pass per file, not the whole cache in memory)."""
+        """Look these keys up in the files (their key index, built once; never the whole cache's vectors in memory)."""
         with self._lock:
             if self._vectors is not None:
                 return
@@ -121,7 +125,11 @@ class VectorCache:
                 return
             hits: dict[str, np.ndarray] = {}
             for p in [*self._fallbacks, self.path]:
-                hits.update(self._search(p, wanted))
+                rows, vecs = self._rows(p)
+                for key in wanted:
+                    row = rows.get(key.encode("ascii"))
+                    if row is not None:
+                        hits[key] = np.array(vecs[row], dtype=np.float32)
             self._found.update({k: hits.get(k) for k in wanted})
 
     def __len__(self) -> int:
