@@ -77,14 +77,16 @@ def feature_engine(settings: Any) -> Any:
     return build_query_engine(settings, answerer=FittedAnswerer(blank, max_passages=settings.answer_passages + 1))
 
 
-def _rows(engine: Any, question: Any, golds: tuple[str, ...], every: tuple[str, ...] = ()) -> list[dict[str, Any]]:
-    """The candidates of one question: features and label (holds any of ``golds``, or all of ``every``)."""
+def _rows(engine: Any, question: Any, golds: tuple[str, ...], every: tuple[str, ...] = ()) -> dict[str, Any]:
+    """One question's candidates (features, label: holds any of ``golds`` or all of ``every``) with what the
+    question-to-candidate features need (``q``: the question, ``passages``: the answered passages' texts), so
+    a feature change re-scores the cached records instead of re-asking the index."""
     from assistant.qa.engine import InvalidQuestionError
 
     try:
         text, _notice, retrieval, _declined = engine._retrieve(question.question, None)
     except InvalidQuestionError:  # an empty question in the data: nothing to learn from
-        return []
+        return {"q": question.question, "passages": [], "cands": []}
     from assistant.qa.extractive.composing import trim
 
     context = engine.answer_context(retrieval)
@@ -97,9 +99,12 @@ def _rows(engine: Any, question: Any, golds: tuple[str, ...], every: tuple[str, 
         t = squad.match_normalize(t)
         return int(any(g in t for g in norm) or (bool(need) and all(g in t for g in need)))
 
-    return [{"f": {k: (None if v != v else v) for k, v in s.features.items()}, "y": label(s.candidate.text),
+    passages = [str(n.node.get_content()) for n in retrieval.nodes[: engine.answerer.max_passages]]
+    return {"q": text, "passages": passages, "cands": [
+        {"f": {k: (None if v != v else v) for k, v in s.features.items()}, "y": label(s.candidate.text),
              "y_trim": label(trim(s.candidate.text, ideas, MAX_CHARS)), "chars": len(s.candidate.text),
-             "window": s.candidate.text != s.sentence, "t": s.candidate.text} for s in items]
+             "window": s.candidate.text != s.sentence, "t": s.candidate.text, "s": s.sentence,
+             "p": s.candidate.passage_index} for s in items]}
 
 
 def first_articles(paragraphs: list[squad.Paragraph], max_paragraphs: int) -> list[squad.Paragraph]:
@@ -126,30 +131,37 @@ def collect(source: str, path: Path, work: Path, max_paragraphs: int) -> list[di
     main = _index(paras, work / source / "main", None)
     for q in (q for p in paras for q in p.questions if q.answerable):
         records.append({"source": source, "id": q.id, "article": article[q.doc[0]], "answerable": True,
-                        "cands": _rows(main, q, q.answer_keywords)})
+                        **_rows(main, q, q.answer_keywords)})
     neg = _index(kept, work / source / "negatives", work / source / "main" / "index")
     for q in (q for q in negs if q.type == squad.REMOVED):
         records.append({"source": source, "id": q.id, "article": article[q.doc[0]], "answerable": False,
-                        "cands": _rows(neg, q, ())})
+                        **_rows(neg, q, ())})
     cache.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), encoding="utf-8")
     return records
 
 
-FEATURES_BEFORE = (  # last session's model: the rules' features, overlap, rank, year match
-    "rule_score", "rule_score_gap", "sentence_coverage", "passage_coverage", "admissible", "focus_ok", "quoted_ok",
-    "unit_present", "unit_missing", "has_number", "year_match", "char_overlap", "char_overlap_gap", "rank_prior",
-    "fused_score", "fused_raw", "passage_overlap", "log_chars",
-)
+def refeature(records: list[dict[str, Any]]) -> None:
+    """Recompute the question-to-candidate features of cached records from their stored texts (in place),
+    so a change to ``assistant/qa/feature_align.py`` is measured without re-asking the index."""
+    from assistant.qa.feature_align import extend
+
+    for r in records:
+        if r["cands"]:
+            cands = r["cands"]
+            extend(r["q"], [c["t"] for c in cands], [c["s"] for c in cands], [c["p"] for c in cands],
+                   [c["f"] for c in cands])
 
 
 def variants() -> list[Any]:
     """The candidates for the model, compared on out-of-fold predictions of the fit part only."""
-    from assistant.qa.fitted import FEATURES
+    from assistant.qa.feature_align import ALIGN_FEATURES
+    from assistant.qa.features import BASE_FEATURES, FEATURES
     from eval.fit_model import Variant
 
     return [
-        Variant(FEATURES_BEFORE, False, C, 1.0, True, label="y"),  # last session's model, now with the own set
-        Variant(FEATURES, True, C, OWN_WEIGHT, False),  # + e5, BM25, heading, neighbours, clause windows
+        Variant(BASE_FEATURES, True, C, OWN_WEIGHT, False),  # last session's model: + e5, BM25, heading, windows
+        Variant((*BASE_FEATURES, *ALIGN_FEATURES), True, C, OWN_WEIGHT, False),  # + question alignment, kind
+        Variant(FEATURES, True, C, OWN_WEIGHT, False),  # + ranks among the question's candidates
     ]
 
 
@@ -175,7 +187,14 @@ def fit(records: list[dict[str, Any]]) -> tuple[Any, dict[str, Any]]:
 def write_model(model: Any, report: dict[str, Any], path: Path, sources: dict[str, Path], max_paragraphs: int) -> None:
     import sklearn
 
-    from eval.fit_model import FOLDS, OWN_NEGATIVES_DECLINED, RC_NEGATIVES_DECLINED, SEED
+    from eval.fit_model import (
+        FOLDS,
+        NEGATIVES_MARGIN_SE,
+        OWN_CONSTRAINT,
+        OWN_NEGATIVES_DECLINED,
+        RC_NEGATIVES_DECLINED,
+        SEED,
+    )
 
     chosen = report["chosen"]
     provenance = {
@@ -190,8 +209,11 @@ def write_model(model: Any, report: dict[str, Any], path: Path, sources: dict[st
                    f"weighted {chosen['own_weight']}; a missing feature (NaN) takes the mean",
         "label": "RC: the candidate holds a gold answer; own set: it holds an evidence string or every answer "
                  "keyword (match_normalize); unanswerable, paragraph-removed and year-swapped questions: none",
-        "threshold": f"lowest that declines >= {RC_NEGATIVES_DECLINED} of paragraph-removed RC questions and >= "
-                     f"{OWN_NEGATIVES_DECLINED} of the own set's negatives, out of fold",
+        "threshold": f"lowest that declines >= {RC_NEGATIVES_DECLINED} + {NEGATIVES_MARGIN_SE} standard error "
+                     "(of a share over each source's fit negatives) of paragraph-removed RC questions"
+                     + (f" and >= {OWN_NEGATIVES_DECLINED} of the own set's negatives" if OWN_CONSTRAINT else
+                        " (the own set's negatives are training negatives only)") + ", out of fold",
+        "feature_tables": "assistant/data/answer_types.toml (question words, asked and stated kinds of answer)",
         "metrics": report,
     }
     data = {"features": list(model.features), "mean": model.mean.round(6).tolist(),
@@ -216,6 +238,7 @@ def command(args: argparse.Namespace) -> int:
         from eval.fit_own import collect_own
 
         records += collect_own(args.work)
+    refeature(records)
     model, report = fit(records)
     write_model(model, report, args.model, sources, args.max_paragraphs)
     out = args.out or timestamp_dir("fit-answerer-")

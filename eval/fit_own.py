@@ -65,7 +65,7 @@ def collect_own(work: Path, questions_path: Path = QUESTIONS, corpus: Path = COR
     for q in [*qs, *swapped(qs, corpus_text)]:
         golds, every = (q.evidence, q.answer_keywords) if q.answerable else ((), ())
         records.append({"source": "own", "id": q.id, "article": q.id, "answerable": q.answerable,
-                        "kind": q.type, "cands": _rows(engine, q, golds, every)})
+                        "kind": q.type, **_rows(engine, q, golds, every)})
     cache.parent.mkdir(parents=True, exist_ok=True)
     cache.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), encoding="utf-8")
     return records

@@ -47,7 +47,7 @@ class LoadResult:
     load_seconds: float
     stopped_by_time_limit: bool
     reindex_stats: ReindexStats | None = None
-    target: str = "ui"  # "ui": the Gradio chat through gradio_client; "api": /v1/chat/completions via openai
+    target: str = "ui"  # "ui": the Gradio chat through its queue protocol (as a page); "api": /v1/chat/completions via openai
 
     @property
     def errors(self) -> list[RequestRecord]:
@@ -125,7 +125,7 @@ def load_table(result: LoadResult) -> str:
         return "-" if v is None else f"{v:.3f} s" if isinstance(v, float) else str(v)
 
     rows = [
-        ("target", {"ui": "chat UI (gradio_client)", "api": "/v1/chat/completions (openai client)"}.get(s["target"], s["target"])),
+        ("target", {"ui": "chat UI (Gradio queue, as a page)", "api": "/v1/chat/completions (openai client)"}.get(s["target"], s["target"])),
         ("app", f"{s['url']}" + (f" (launched, {s['launched']})" if s["launched"] else "")),
         ("load", f"{s['conversations']} conversations x {s['questions_per_conversation']} questions, "
                  f"{s['distinct_questions']} distinct" + (", re-indexing" if s["reindex"] else "")),

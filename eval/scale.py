@@ -30,6 +30,7 @@ MODEL_MAX = 3_000  # above this many passages the stand-in embedder is used (the
 PER_DOCUMENT = 11.6  # passages per generated document (eval/scale_corpus.py), measured
 QUESTIONS = PROJECT_ROOT / "eval" / "questions.jsonl"
 STAND_IN = "stand-in"
+COLD_FIELDS = ("cold", "build_s_per_passage_excl_embedding", "build_peak_rss_mb")  # what only a cold build measures
 PROBE = "温州市对首次升规的企业奖励多少？"  # asked after each update: the first question a new build answers
 
 
@@ -42,6 +43,11 @@ def add_scale_parser(sub: Any) -> argparse.ArgumentParser:
     p.add_argument("--embedder", choices=("auto", "model", STAND_IN), default="auto",
                    help=f"auto: the model up to {MODEL_MAX} passages, the stand-in above")
     p.add_argument("--model-sample", type=int, default=64, help="passages embedded to time the model (0 = skip)")
+    p.add_argument("--repeat", type=int, default=3,
+                   help="update rounds (no-change, add, change, remove) per size; each row is their median")
+    p.add_argument("--cold", type=Path, metavar="SCALE_JSON",
+                   help="re-time updates and queries on the indexes an earlier run left in --work (e.g. on an idle "
+                        "machine); the cold-build rows are that run's scale.json's")
     p.set_defaults(func=cmd_scale)
     return p
 
@@ -55,12 +61,22 @@ def cmd_scale(args: argparse.Namespace) -> int:
         print(f"--sizes: not a list of numbers: {args.sizes}", file=sys.stderr)
         return 2
     out = args.out or PROJECT_ROOT / "eval" / "reports" / f"scale-{datetime.now():%Y%m%d-%H%M%S}"
+    try:
+        earlier = {r["size"]: r for r in json.loads(args.cold.read_text(encoding="utf-8"))["sizes"]} if args.cold else {}
+    except (OSError, ValueError, KeyError) as e:
+        print(f"--cold: not a scale.json: {e}", file=sys.stderr)
+        return 2
+    if missing := [s for s in sizes if args.cold and s not in earlier]:
+        print(f"--cold: {args.cold} has no row for {missing}", file=sys.stderr)
+        return 2
     out.mkdir(parents=True, exist_ok=True)
     rows = []
     for size in sizes:
         kind = args.embedder if args.embedder != "auto" else ("model" if size <= MODEL_MAX else STAND_IN)
         common = ["--size", str(size), "--work", str(args.work), "--embedder", kind]
-        build = _child(["build", *common])
+        build = _child(["build", *common, "--repeat", str(max(args.repeat, 1)), *(["--reuse"] if args.cold else [])])
+        if size in earlier:  # the cold build is the earlier run's; this run's "cold" row was a no-change re-index
+            build.update({k: earlier[size][k] for k in COLD_FIELDS if k in earlier[size]}, cold_from=str(args.cold))
         query = _child(["query", *common, "--queries", str(args.queries)])
         rows.append({"size": size, "embedder": kind, **build, **query})
         print(f"{size:>7} passages: {json.dumps(rows[-1], ensure_ascii=False)}", flush=True)
@@ -119,7 +135,9 @@ def _timed_update(settings: Settings, embedder: Any, **kwargs: Any) -> dict[str,
     # Pay the collector's debt now, or a full pass over that reader (~0.4 s at 100k passages) lands inside the
     # update timed next (timeit turns the collector off for the same reason).
     gc.collect()
+    cpu = time.process_time()  # beside the wall time: on a busy machine the CPU time still says what it cost
     report = update_index(settings, progress=False, embedder=embedder, **kwargs)
+    cpu = time.process_time() - cpu
     peak = _peak_rss_mb()  # the process's peak so far: for the cold build, the build alone
     t = time.perf_counter()
     cat = open_catalog(settings, embedder=embedder)
@@ -131,38 +149,69 @@ def _timed_update(settings: Settings, embedder: Any, **kwargs: Any) -> dict[str,
             "excl_embedding_s": round(report.seconds - report.embed_seconds, 4), "embedded": report.embedded,
             "segment": report.segment, "rows_written": written, "unchanged": report.unchanged,
             "passages": report.chunks, "documents": report.documents, "reopen_s": round(reopen, 4),
-            "first_query_s": round(first, 4), "peak_rss_mb": round(peak, 1)}
+            "first_query_s": round(first, 4), "peak_rss_mb": round(peak, 1), "cpu_s": round(cpu, 4)}
 
 
-def measure_build(size: int, work: Path, kind: str) -> dict[str, Any]:
-    """Cold build, no-change re-index, then add, change and remove one document."""
+def measure_build(size: int, work: Path, kind: str, repeat: int = 1, reuse: bool = False) -> dict[str, Any]:
+    """Cold build, then ``repeat`` rounds of a no-change re-index and adding, changing and removing one document;
+    each update's row is the round with the median time (one update is tens of milliseconds: a busy machine's
+    noise would otherwise decide the slope). ``reuse``: time the updates on the index an earlier run built (its
+    "cold" row is then a no-change re-index), e.g. again on an idle machine."""
     from eval.scale_corpus import document, documents_for, write_corpus
 
     corpus, index, vectors = _paths(work, size)
     generated = documents_for(size, PER_DOCUMENT)
-    write_corpus(corpus, generated)
-    shutil.rmtree(index, ignore_errors=True)
+    if not (reuse and (index / "CURRENT").exists()):
+        write_corpus(corpus, generated)
+        shutil.rmtree(index, ignore_errors=True)
     settings = _settings(work, size)
     embedder = _embedder(settings, kind)
     _seed_vectors(vectors, index, embedder.embedder_id)
     embedder.get_query_embedding(PROBE)  # load the model now: an update's time is not its start-up
     cold = _timed_update(settings, embedder)
-    nochange = _timed_update(settings, embedder)
-    name, text = document(generated)  # the next generated document: typical size, new text
-    (corpus / name).write_text(text, encoding="utf-8")
-    add = _timed_update(settings, embedder)
-    edited = corpus / document(0)[0]
-    edited.write_text(edited.read_text(encoding="utf-8").replace("一、", "一、（修订）", 1), encoding="utf-8")
-    change = _timed_update(settings, embedder)
-    (corpus / name).unlink()
-    remove = _timed_update(settings, embedder)
+    rounds: dict[str, list[dict[str, Any]]] = {}
+    for r in range(repeat):
+        rounds.setdefault("nochange", []).append(_timed_update(settings, embedder))
+        for named in (False, True):  # the folder rescanned, then the same kinds of change with the files named
+            # the next generated document (typical size, new text), and one document of the corpus edited
+            for what, row in _round(settings, embedder, corpus, document(generated + r), corpus / document(r)[0],
+                                    named).items():
+                rounds.setdefault(what + ("_named" if named else ""), []).append(row)
+    medians = {what: _median_round(rows) for what, rows in rounds.items()}
+    nochange, add, change = medians["nochange"], medians["add"], medians["change"]
+    for row in (add, change):  # the change's own cost: what it takes beyond reading the folder and the records
+        row["beyond_nochange_s"] = round(max(row["excl_embedding_s"] - nochange["excl_embedding_s"], 0.0), 4)
     _keep_vectors(vectors, index, embedder.embedder_id)
     document_passages = {"add": add["rows_written"], "change": change["rows_written"]}
-    return {"passages": cold["passages"], "documents": cold["documents"], "cold": cold, "nochange": nochange,
-            "add": add, "change": change, "remove": remove, "document_passages": document_passages,
+    return {"passages": cold["passages"], "documents": cold["documents"], "cold": cold, **medians,
+            "document_passages": document_passages,
             "build_s_per_passage_excl_embedding": round(cold["excl_embedding_s"] / max(cold["passages"], 1), 6),
             "index_bytes": _du(index) - _du(index / "vectors"), "vector_cache_bytes": _du(index / "vectors"),
             "build_peak_rss_mb": round(_peak_rss_mb(), 1)}
+
+
+def _round(settings: Settings, embedder: Any, corpus: Path, new: tuple[str, str], edited: Path, named: bool
+           ) -> dict[str, dict[str, Any]]:
+    """Add ``new``, edit ``edited``, remove ``new``: each update timed, told the file's name when ``named``."""
+    def update(path: Path) -> dict[str, Any]:
+        return _timed_update(settings, embedder, **({"paths": [path]} if named else {}))
+
+    added = corpus / new[0]
+    added.write_text(new[1], encoding="utf-8")
+    rows = {"add": update(added)}
+    before = edited.read_text(encoding="utf-8")
+    after = before.replace("一、", "一、（修订）", 1)
+    edited.write_text(after if after != before else before + "\n（修订）", encoding="utf-8")
+    rows["change"] = update(edited)
+    added.unlink()
+    rows["remove"] = update(added)
+    return rows
+
+
+def _median_round(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """The round whose time excluding embedding is the median (its other fields stay consistent with it)."""
+    ordered = sorted(rows, key=lambda row: row["excl_embedding_s"])
+    return {**ordered[(len(ordered) - 1) // 2], "rounds": len(rows)}
 
 
 def _seed_vectors(store: Path, index: Path, eid: str) -> None:
@@ -247,9 +296,11 @@ def _child_main(argv: list[str]) -> int:
     ap.add_argument("--embedder", default="model")
     ap.add_argument("--queries", type=int, default=40)
     ap.add_argument("--sample", type=int, default=64)
+    ap.add_argument("--repeat", type=int, default=1)
+    ap.add_argument("--reuse", action="store_true", help="build: time the updates on an existing index")
     a = ap.parse_args(argv)
     if a.what == "build":
-        result = measure_build(a.size, a.work, a.embedder)
+        result = measure_build(a.size, a.work, a.embedder, a.repeat, a.reuse)
     elif a.what == "query":
         result = measure_queries(a.size, a.work, a.embedder, a.queries)
     else:

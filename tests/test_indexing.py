@@ -480,14 +480,14 @@ KILL_POINTS = {  # where the update is killed: what has been written by then
     "written": "segments.SegmentWriter, 'write', True",  # the whole segment, no meta.json
     "meta": "layout.Layout, 'set_current', False",  # meta.json, CURRENT not moved
     "gc": "layout.Layout, 'collect_garbage', False",  # CURRENT moved, old builds not collected
-    "scan": "build, 'write_scan', False",  # everything but the record of the files read
+    "scan": "named.Scanned, 'record', False",  # everything but the record of the files read
 }
 
 KILLER = """
 import os, signal, sys
 from assistant.settings import prepare_offline_environment
 prepare_offline_environment()
-from assistant.index import build, embedding, layout, postings, segments
+from assistant.index import build, embedding, layout, named, postings, segments
 
 def kill_at(owner, name, after):
     original = getattr(owner, name)

@@ -5,7 +5,14 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from assistant.corpus.loading import detect_date, detect_doc_number, detect_title, load_corpus
+from assistant.corpus.loading import (
+    SUPPORTED_SUFFIXES,
+    corpus_listing,
+    detect_date,
+    detect_doc_number,
+    detect_title,
+    load_corpus,
+)
 from assistant.corpus.manifest import read_manifest
 from assistant.settings import PROJECT_ROOT
 
@@ -204,3 +211,39 @@ def test_size_limit_message_states_mib(tmp_path: Path, monkeypatch):
         fh.truncate(21 * 2**20)
     _, skipped = load_corpus(tmp_path)
     assert skipped[0].reason == "file too large (21.0 MiB > 20 MiB limit)"
+
+
+def _rglob_listing(corpus: Path) -> list[str]:
+    """What the listing did before it used os.scandir: sorted(rglob), hidden parts, manifest, READMEs and folders out."""
+    out = []
+    for path in sorted(corpus.rglob("*")):
+        rel = path.relative_to(corpus)
+        if any(p.startswith(".") for p in rel.parts) or path.name == "manifest.toml":
+            continue
+        if path.suffix.lower() not in SUPPORTED_SUFFIXES or path.name.upper().startswith("README") or path.is_dir():
+            continue
+        out.append(rel.as_posix())
+    return out
+
+
+def test_listing_keeps_rglob_order_and_rules(tmp_path: Path):
+    """Document ids and duplicate choices follow the listing order, so the faster listing must not change it."""
+    corpus, outside = tmp_path / "corpus", tmp_path / "outside"
+    (outside / "docs").mkdir(parents=True)
+    (outside / "docs" / "x.txt").write_text("外部\n", encoding="utf-8")
+    for rel in ("a.txt", "a/b.txt", "a/c/d.md", "a-b.txt", "a b.TXT", "B.txt", "z.htm", "notes.csv", "README.txt",
+                "readme.md", ".hidden.txt", ".git/x.txt", "sub.txt/inner.txt", "manifest.toml", "深圳/政策.docx",
+                "一/二.pdf"):
+        path = corpus / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("x\n", encoding="utf-8")
+    (corpus / "linked_dir").symlink_to(outside / "docs", target_is_directory=True)
+    (corpus / "dir_link.txt").symlink_to(outside / "docs", target_is_directory=True)
+    (corpus / "loop_a.txt").symlink_to(corpus / "loop_b.txt")
+    (corpus / "loop_b.txt").symlink_to(corpus / "loop_a.txt")
+    (corpus / "file_link.md").symlink_to(corpus / "a.txt")
+    listed = corpus_listing(corpus)
+    assert [f.rel for f in listed] == _rglob_listing(corpus)
+    assert {f.rel for f in listed if f.is_link} == {"file_link.md", "loop_a.txt", "loop_b.txt"}
+    for f in listed:
+        assert (Path(f.path), f.stem, f.suffix) == (corpus / f.rel, Path(f.name).stem, Path(f.name).suffix.lower())

@@ -30,7 +30,7 @@ def scale_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, Path]:
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr("eval.scale._child", _child_here)
         code = main(["scale", "--sizes", "300", "--out", str(root / "out"), "--work", str(root / "work"),
-                     "--queries", "5", "--embedder", "stand-in", "--model-sample", "4"])
+                     "--queries", "5", "--embedder", "stand-in", "--model-sample", "4", "--repeat", "2"])
     assert code == 0
     return json.loads((root / "out" / "scale.json").read_text(encoding="utf-8")), root / "out"
 
@@ -50,12 +50,37 @@ def test_report_has_every_figure_a_table_and_a_plot(scale_run: tuple[dict, Path]
 def test_updates_write_only_the_document_that_changed(scale_run: tuple[dict, Path]) -> None:
     (row,) = scale_run[0]["sizes"]
     assert row["cold"]["segment"] == "sealed" and row["cold"]["rows_written"] == row["passages"]
-    assert row["nochange"]["unchanged"] and row["nochange"]["rows_written"] == 0
+    assert row["nochange"]["unchanged"] and row["nochange"]["rows_written"] == 0 and row["add"]["rounds"] == 2
     add, change, remove = row["add"], row["change"], row["remove"]
     assert add["segment"] == "delta" and 5 <= add["rows_written"] <= 20  # one generated document's passages
     assert add["embedded"] == add["rows_written"] and add["passages"] == row["passages"] + add["rows_written"]
-    assert change["segment"] == "delta" and change["rows_written"] == add["rows_written"]
+    assert change["segment"] == "delta" and 5 <= change["rows_written"] <= 20  # (each row: a round's median)
     assert remove["segment"] == "" and remove["rows_written"] == 0 and remove["passages"] == row["passages"]
+    named = row["add_named"], row["change_named"], row["remove_named"]  # the same changes, the files named
+    assert [r["segment"] for r in named] == ["delta", "delta", ""] and named[2]["rows_written"] == 0
+    assert all(5 <= r["rows_written"] <= 20 for r in named[:2]) and named[2]["passages"] == row["passages"]
+
+
+def test_a_rerun_on_the_same_indexes_keeps_the_earlier_cold_build(scale_run: tuple[dict, Path], tmp_path: Path
+                                                                  ) -> None:
+    """``--cold``: the updates are timed again on the index the first run left (no cold build), and the report's
+    cold-build rows are the first run's, said so."""
+    first, out = scale_run
+    work = out.parent / "work"
+    stamp = (work / "n300" / "index" / "CURRENT").stat().st_mtime_ns
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr("eval.scale._child", _child_here)
+        code = main(["scale", "--sizes", "300", "--out", str(tmp_path / "again"), "--work", str(work), "--queries",
+                     "2", "--embedder", "stand-in", "--model-sample", "0", "--repeat", "1", "--cold",
+                     str(out / "scale.json")])
+        assert main(["scale", "--sizes", "300,3000", "--work", str(work), "--cold", str(out / "scale.json")]) == 2
+    assert code == 0
+    (row,) = json.loads((tmp_path / "again" / "scale.json").read_text(encoding="utf-8"))["sizes"]
+    (before,) = first["sizes"]
+    assert row["cold"] == before["cold"] and row["build_peak_rss_mb"] == before["build_peak_rss_mb"]
+    assert row["nochange"]["unchanged"] and row["add"]["rows_written"] > 0 and row["add"]["rounds"] == 1
+    assert (work / "n300" / "index" / "CURRENT").stat().st_mtime_ns != stamp  # the updates ran on that index
+    assert "earlier run's" in (tmp_path / "again" / "report.md").read_text(encoding="utf-8")
 
 
 @pytest.mark.parametrize(("xs", "ys", "expected"), [

@@ -125,17 +125,19 @@ def test_chat_events_share_their_own_admission_limit(tmp_path: Path) -> None:
 
 
 @pytest.mark.usefixtures("fake_filters")
-def test_load_driver_loads_the_trust_store_once(tmp_path: Path) -> None:
-    """The UI load driver's clients share one verifying TLS context, as a browser does: gradio_client would
-    otherwise build one from the CA bundle for every POST and event stream, on the cores the server uses."""
-    import ssl
-
+def test_load_driver_speaks_the_page_queue_protocol(tmp_path: Path) -> None:
+    """The UI load driver joins Gradio's queue and reads the session's event stream as a page does, one
+    connection and session per conversation: follow-ups share the session, ``reset`` opens a new one."""
     from assistant.server import serving
-    from eval.load_ui import UiConversation, tls_context
+    from eval.load_ui import UiConversation
 
     settings = Settings(answerer="extractive", database_url=f"sqlite:///{tmp_path / 'h.sqlite3'}")
     with serving(settings, chat_engine_factory=fake_factory, documents=DOCUMENTS) as url:
         first, second = UiConversation(url), UiConversation(url)
-        assert first.client.ssl_verify is second.client.ssl_verify is tls_context()
-        assert tls_context().verify_mode == ssl.CERT_REQUIRED and tls_context().check_hostname
+        assert first.session_hash != second.session_hash
         assert "10万元" in first.ask(QUESTION, 30)
+        before = first.session_hash
+        first.reset()
+        assert first.session_hash != before and "10万元" in first.ask(QUESTION, 30)
+        first.close()
+        second.close()

@@ -19,11 +19,19 @@ ASK_KEYS = ("n", "title", "doc_number", "section", "file", "start", "end", "text
 
 def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
     from assistant.index.build import update_index
+    from assistant.index.named import NamedFileError
 
     if not settings.corpus_dir.is_dir():
         print(f"错误：语料目录不存在：{settings.corpus_dir}", file=sys.stderr)
         return EXIT_USAGE
-    report = update_index(settings, rebuild=args.rebuild, progress=not args.quiet)
+    if args.rebuild and args.files:
+        print("错误：--rebuild 会重建整个索引，不能与文件列表同时使用。", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        report = update_index(settings, rebuild=args.rebuild, progress=not args.quiet, paths=args.files or None)
+    except NamedFileError as exc:
+        print(f"错误：{exc}", file=sys.stderr)
+        return EXIT_USAGE
     for skipped in report.skipped:
         print(f"跳过 {skipped.file}：{skipped.reason}", file=sys.stderr)
     for warning in report.warnings:

@@ -35,6 +35,8 @@ def _corpus_commands(sub: argparse._SubParsersAction) -> None:
     s.add_argument("--corpus", help="语料目录（默认 corpus/ 或 POLICY_QA_CORPUS_DIR）")
     s.add_argument("--rebuild", action="store_true", help="忽略已有索引，全部重建")
     s.add_argument("--quiet", action="store_true")
+    s.add_argument("files", nargs="*", metavar="FILE",
+                   help="只更新这些文件（新增、修改或已删除的文件，不再扫描整个目录）；省略时检查整个语料目录")
     s.set_defaults(func=commands.cmd_index)
 
     s = sub.add_parser("chunks", help="列出已索引的片段")

@@ -14,6 +14,7 @@ import logging
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 from assistant.core.text import to_simplified
 from assistant.corpus.manifest import (
@@ -137,18 +138,57 @@ def link_problem(path: Path, root: Path) -> str | None:
     return None
 
 
-def _corpus_files(corpus_dir: Path) -> list[Path]:
-    files = []
-    for path in sorted(corpus_dir.rglob("*")):
-        rel = path.relative_to(corpus_dir)
-        if any(part.startswith(".") for part in rel.parts) or path.name == MANIFEST_NAME:
-            continue
-        if path.suffix.lower() not in SUPPORTED_SUFFIXES or path.name.upper().startswith("README"):
-            continue
-        if path.is_dir():
-            continue
-        files.append(path)
+class ListedFile(NamedTuple):
+    """A candidate document of the folder, as the listing saw it (no further system call needed)."""
+
+    path: str  # the corpus folder joined with ``rel``
+    rel: str  # relative to the corpus folder, with "/"
+    name: str
+    stem: str  # ``name`` without its suffix, as ``Path.stem``
+    suffix: str  # lower case, with its dot
+    is_link: bool  # the entry itself is a symlink
+    folder: str  # its folder's path
+
+
+def corpus_listing(corpus_dir: Path) -> list[ListedFile]:
+    """The folder's candidate documents in sorted path order (``sorted(rglob("*"))``'s), one ``scandir`` per folder.
+
+    Hidden names and the manifest are left out; symlinked folders are listed but not entered (their targets
+    are checked file by file). Costs one directory read per folder, not a ``Path`` and a ``stat`` per file:
+    an update lists every file to find what changed, so this is paid at every corpus size.
+    """
+    files: list[ListedFile] = []
+    _list_folder(os.fspath(corpus_dir), "", files)
     return files
+
+
+def _list_folder(folder: str, prefix: str, out: list[ListedFile]) -> None:
+    try:
+        with os.scandir(folder) as it:
+            entries = sorted(it, key=lambda e: e.name)
+    except OSError:  # unreadable or vanished: rglob skips it too
+        return
+    for entry in entries:
+        name = entry.name
+        if name.startswith("."):
+            continue
+        try:
+            is_dir = entry.is_dir()
+        except OSError:  # a symlink loop: listed, so the reading step can say why it is skipped (as rglob does)
+            is_dir = False
+        is_link = entry.is_symlink()
+        if is_dir and not is_link:
+            _list_folder(entry.path, f"{prefix}{name}/", out)
+            continue
+        if is_dir or name == MANIFEST_NAME or name.upper().startswith("README"):
+            continue
+        stem, suffix = os.path.splitext(name)
+        if suffix.lower() in SUPPORTED_SUFFIXES:
+            out.append(ListedFile(entry.path, prefix + name, name, stem, suffix.lower(), is_link, folder))
+
+
+def _corpus_files(corpus_dir: Path) -> list[Path]:
+    return [Path(f.path) for f in corpus_listing(corpus_dir)]
 
 
 def load_corpus(corpus_dir: Path) -> tuple[list[SourceDocument], list[SkippedFile]]:

@@ -3,21 +3,21 @@
 An update costs what changed: only files whose bytes or manifest entry changed are read
 (``assistant.index.scan``), only changed documents are chunked and embedded (vectors are cached by
 text hash), and the new build writes one segment with just those documents, naming earlier segments
-for the rest (``assistant.index.compose``). Atomic: readers switch when ``CURRENT`` names the new
-build, after all of it is written; a build killed at any point leaves the previous one answering.
+for the rest (``assistant.index.compose``). Told which files changed (``paths``), it does not even list
+the folder (``assistant.index.named``). Atomic: readers switch when ``CURRENT`` names the new build, after
+all of it is written; a build killed at any point leaves the previous one answering.
 """
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import importlib.util
 import json
 import logging
+import os
 import shutil
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -26,11 +26,20 @@ from typing import Any
 import numpy as np
 
 from assistant.corpus.loading import SUPPORTED_SUFFIXES, SkippedFile
-from assistant.index import compose, store
-from assistant.index.documents import bm25_text, chunk_file, doc_fingerprint, embed_text, fingerprint
+from assistant.index import compose, docmeta, store
+from assistant.index.documents import bm25_text, chunk_file, doc_fingerprint, embed_text
 from assistant.index.embedding import CachedEmbedding, build_embedder, text_key
-from assistant.index.layout import FORMAT_VERSION, IndexCorruptError, IndexOutdatedError, Layout, write_atomic
-from assistant.index.scan import CorpusFile, read_scan, scan_corpus, write_scan
+from assistant.index.layout import (
+    FORMAT_VERSION,
+    IndexBusyError,
+    IndexCorruptError,
+    IndexOutdatedError,
+    Layout,
+    build_lock,
+    write_atomic,
+)
+from assistant.index.named import relative_names, scan
+from assistant.index.scan import CorpusFile
 from assistant.index.sentences import add_sentence_vectors
 from assistant.settings import Settings, get_settings
 
@@ -42,16 +51,12 @@ __all__ = ["EmbedderMismatchError", "EmptyIndexError", "IndexBusyError", "IndexR
 # What turns files into chunks: a change to any of these re-chunks every document (a package counts whole).
 PIPELINE_MODULES = (
     "assistant.corpus.loading", "assistant.corpus.manifest", "assistant.corpus.places", "assistant.corpus.postag",
-    "assistant.corpus.metadata",
-    "assistant.corpus.reading", "assistant.corpus.records", "assistant.corpus.cleaning", "assistant.corpus.chunking",
-    "assistant.corpus.sections", "assistant.corpus.spans", "assistant.core.outline", "assistant.core.text",
+    "assistant.corpus.metadata", "assistant.corpus.reading", "assistant.corpus.records", "assistant.corpus.cleaning",
+    "assistant.corpus.chunking", "assistant.corpus.sections", "assistant.corpus.spans", "assistant.core.outline",
+    "assistant.core.text",
     "assistant.index.postings",  # the word and character counts: an index without the character leg is rebuilt
 )
 PIPELINE_DATA = ("policy_terms.txt", "corpus.toml", "text.toml")  # under assistant/data/
-
-
-class IndexBusyError(RuntimeError):
-    """Another process is writing the index."""
 
 
 class EmbedderMismatchError(RuntimeError):
@@ -117,25 +122,6 @@ def pipeline_version(settings: Settings | None = None) -> str:
     return h.hexdigest()[:16]
 
 
-@contextmanager
-def build_lock(layout: Layout, wait_seconds: float = 600.0) -> Iterator[None]:
-    layout.index_dir.mkdir(parents=True, exist_ok=True)
-    with open(layout.lock, "a+") as fh:
-        deadline = time.monotonic() + wait_seconds
-        while True:
-            try:
-                fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    raise IndexBusyError(f"另一个进程正在更新索引 {layout.index_dir}，请稍后再试。") from None
-                time.sleep(0.2)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
-
-
 def update_index(
     settings: Settings | None = None,
     *,
@@ -143,25 +129,24 @@ def update_index(
     progress: bool = True,
     use_shipped_cache: bool = True,
     embedder: CachedEmbedding | None = None,
+    paths: Iterable[str | os.PathLike[str]] | None = None,
 ) -> IndexReport:
-    """Bring the index in line with the corpus; return what was done. Safe to run while others query."""
+    """Bring the index in line with the corpus; return what was done. Safe to run while others query.
+
+    ``paths``: only these files were added, edited or deleted, so the folder is not listed and the update
+    costs what they do (``assistant.index.named``; it rescans when their names cannot decide)."""
     settings = settings or get_settings()
     started = time.perf_counter()
     layout = Layout(settings.index_dir)
+    names = relative_names(settings.corpus_dir, paths) if paths is not None else None  # outside the folder: now
     embedder = embedder or build_embedder(settings, use_shipped_cache=use_shipped_cache)
     with build_lock(layout):
-        current, rebuild = _current(layout, embedder, rebuild)
-        version = pipeline_version(settings)
-        reusable = (
-            bool(current) and not rebuild and current.get("pipeline_version") == version
-            and bool(current.get("server")) == store.server_configured(settings)
-        )
-        seen = read_scan(layout.index_dir, version) if not rebuild else {}
-        files, skipped = scan_corpus(settings.corpus_dir, seen)
-        fingerprints = {f.doc_id: fingerprint(f, seen) for f in files}
+        current, rebuild, version, reusable = _baseline(settings, layout, embedder, rebuild)
         old: dict[str, Any] = current.get("documents", {}) if reusable else {}
+        scanned = scan(settings.corpus_dir, layout.index_dir, version, rebuild=rebuild, documents=old, names=names)
+        files, skipped, fingerprints = scanned.files, scanned.skipped, scanned.fingerprints
         if reusable and {k: v["fingerprint"] for k, v in old.items()} == fingerprints:
-            write_scan(layout.index_dir, version, files, fingerprints, seen)
+            scanned.record(layout.index_dir, version)
             return IndexReport(build_id=current["build_id"], documents=len(files), chunks=current.get("chunks", 0),
                                skipped=skipped, unchanged=True, seconds=time.perf_counter() - started)
 
@@ -180,25 +165,36 @@ def update_index(
 
         embed = _Embedding(embedder, progress)
         try:
-            report.segment, report.chunks = _write_build(
+            meta = _write_build(
                 settings, layout, report.build_id, plan, embed, version, current=current, full=not reusable,
-                fingerprints=fingerprints, files={f.doc_id: f.file for f in files}, chunk=chunk)
+                fingerprints=fingerprints, files={f.doc_id: f for f in files}, chunk=chunk)
         finally:
             embed.close()
+        report.segment, report.chunks = compose.segment_kind(meta), meta["chunks"]
         report.embedded, report.embed_seconds = embed.embedded, embed.seconds
         if not report.chunks:  # a full build of documents without text: never made current, removed
             shutil.rmtree(layout.build_dir(report.build_id), ignore_errors=True)
             raise empty_index_error(settings.corpus_dir, len(files), skipped)
-        add_sentence_vectors(settings, layout, report.build_id, embedder, progress=progress)
-        _publish(settings, layout, report.build_id, current)
-        write_scan(layout.index_dir, version, files, fingerprints, seen)
+        report.embed_seconds += add_sentence_vectors(settings, layout, meta["segments"], embedder, progress=progress)[1]
+        _publish(settings, layout, meta, current)
+        scanned.record(layout.index_dir, version)
         report.seconds = time.perf_counter() - started
         logger.info("index build %s: %d documents, %d chunks", report.build_id, len(files), report.chunks)
         return report
 
 
+def _baseline(settings: Settings, layout: Layout, embedder: CachedEmbedding, rebuild: bool
+              ) -> tuple[dict[str, Any] | None, bool, str, bool]:
+    """The current build's meta (None when there is none or it is unreadable and ``rebuild``), ``rebuild``,
+    the pipeline version, and whether the current build can be updated (else everything is built anew)."""
+    current, rebuild = _current(layout, embedder, rebuild)
+    version = pipeline_version(settings)
+    reusable = (current is not None and not rebuild and current.get("pipeline_version") == version
+                and bool(current.get("server")) == store.server_configured(settings))
+    return current, rebuild, version, reusable
+
+
 def _current(layout: Layout, embedder: CachedEmbedding, rebuild: bool) -> tuple[dict[str, Any] | None, bool]:
-    """The current build's meta (None when there is none or it is unreadable and ``rebuild``) and ``rebuild``."""
     try:
         current = layout.current_meta()
     except IndexOutdatedError:
@@ -265,9 +261,8 @@ class _Embedding:
 
 def _write_build(settings: Settings, layout: Layout, build_id: str, plan: compose.Plan, embed: _Embedding,
                  version: str, *, current: dict[str, Any] | None, full: bool, fingerprints: dict[str, str],
-                 files: dict[str, str], chunk: Callable[[str], compose.FreshDoc]) -> tuple[str, int]:
-    """The new segment (if any) and meta.json, written before anything points at them; the segment kind and
-    the build's passages."""
+                 files: dict[str, CorpusFile], chunk: Callable[[str], compose.FreshDoc]) -> dict[str, Any]:
+    """The new segment (if any) and meta.json, written before anything points at them; the meta."""
     bdir = layout.build_dir(build_id)
     bdir.mkdir(parents=True, exist_ok=True)
     docs, segments = compose.write(plan, settings, layout, build_id, full=full, chunk=chunk, embed=embed)
@@ -282,17 +277,18 @@ def _write_build(settings: Settings, layout: Layout, build_id: str, plan: compos
         "server": f"{settings.chroma_host}:{settings.chroma_port}" if settings.chroma_host else "",
         "chunks": sum(int(r["chunks"]) for r in docs.values()),
         "segments": segments,
-        "documents": {d: {"file": files[d], "fingerprint": fingerprints[d], **docs[d]} for d in plan.order},
     }
+    documents = {d: docmeta.record(plan.kept.get(d), files[d].file, files[d].content_hash, fingerprints[d], docs[d])
+                 for d in plan.order}
+    meta.update(docmeta.encode(documents, current, rewrite=full or build_id in segments and segments[build_id]["sealed"],
+                               share=settings.indexing.meta_rewrite_share))
     # one line: json's C encoder (any indent means its pure-Python one, ~0.3 s at 8,600 documents per update)
     write_atomic(bdir / "meta.json", json.dumps(meta, ensure_ascii=False))
-    if build_id not in segments:
-        return "", meta["chunks"]
-    return ("sealed" if segments[build_id]["sealed"] else "delta"), meta["chunks"]
+    return {**meta, "documents": documents}
 
 
-def _publish(settings: Settings, layout: Layout, build_id: str, current: dict[str, Any]) -> None:
-    """Make ``build_id`` current, then drop what neither it nor the build before it references."""
-    layout.set_current(build_id)
-    removed = layout.collect_garbage(compose.referenced(layout.read_meta(build_id)) | compose.referenced(current))
+def _publish(settings: Settings, layout: Layout, meta: dict[str, Any], current: dict[str, Any] | None) -> None:
+    """Make the build current, then drop what neither it nor the build before it references."""
+    layout.set_current(meta["build_id"])
+    removed = layout.collect_garbage(compose.referenced(meta) | compose.referenced(current))
     store.drop_collections(settings, removed)

@@ -119,4 +119,11 @@ def referenced(meta: Mapping[str, Any] | None) -> set[str]:
     """The build and every segment it reads (what garbage collection must keep for its readers)."""
     if not meta:
         return set()
-    return {str(meta["build_id"]), *map(str, meta.get("segments", {}))}
+    base = meta.get("documents_base")  # the build whose meta holds the records this one starts from
+    return {str(meta["build_id"]), *map(str, meta.get("segments", {})), *([str(base)] if base else [])}
+
+
+def segment_kind(meta: Mapping[str, Any]) -> str:
+    """The segment a build wrote: "sealed" (full or merge), "delta", or "" (none, e.g. a removal)."""
+    own = meta["segments"].get(meta["build_id"])
+    return "" if own is None else ("sealed" if own["sealed"] else "delta")

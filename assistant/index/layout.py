@@ -15,17 +15,22 @@ previous index answering, and a reader sees one build or the next, never a mix.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import shutil
 import sys
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from llama_index.core.schema import TextNode
+
+from assistant.index import docmeta
 
 FORMAT_VERSION = 3  # 3: segments (a build names the segments of earlier builds)
 
@@ -87,6 +92,10 @@ class Layout:
         os.replace(tmp, self.pointer)
 
     def read_meta(self, build_id: str) -> dict[str, Any]:
+        """A build's meta, with every document record (an update's meta may hold only what changed)."""
+        return docmeta.resolve(self._read_meta_file(build_id), self._read_meta_file)
+
+    def _read_meta_file(self, build_id: str) -> dict[str, Any]:
         path = self.build_dir(build_id) / "meta.json"
         try:
             meta = json.loads(path.read_text(encoding="utf-8"))
@@ -142,3 +151,27 @@ def node_from_row(row: dict[str, Any]) -> TextNode:
         excluded_embed_metadata_keys=keys,
         excluded_llm_metadata_keys=keys,
     )
+
+
+class IndexBusyError(RuntimeError):
+    """Another process is writing the index."""
+
+
+@contextmanager
+def build_lock(layout: Layout, wait_seconds: float = 600.0) -> Iterator[None]:
+    """One writer at a time: a second update waits up to ``wait_seconds``, then says the index is busy."""
+    layout.index_dir.mkdir(parents=True, exist_ok=True)
+    with open(layout.lock, "a+") as fh:
+        deadline = time.monotonic() + wait_seconds
+        while True:
+            try:
+                fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise IndexBusyError(f"另一个进程正在更新索引 {layout.index_dir}，请稍后再试。") from None
+                time.sleep(0.2)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)

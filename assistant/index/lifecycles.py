@@ -8,9 +8,11 @@ stay in the index as a version chain (``policy-qa docs --history``).
 from __future__ import annotations
 
 import json
+from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from datetime import date
+from functools import lru_cache
 from typing import Any
 
 from assistant.core.text import doc_number_key, search_form
@@ -18,6 +20,7 @@ from assistant.corpus.lifecycle import MANIFEST, Evidence, Lifecycle, Link, docu
 from assistant.corpus.lifecycle_extract import normal_number
 
 
+@lru_cache(maxsize=1 << 16)
 def _title_key(title: str) -> str:
     return "".join(c for c in search_form(title) if not c.isspace() and c not in "《》“”\"'")
 
@@ -29,34 +32,62 @@ def _inner_titles(title: str) -> list[str]:
 
 
 class _Corpus:
-    """The documents of one build, found by doc_id, file name, 文号 or title."""
+    """The documents of one build, found by doc_id, file name, 文号 or title.
+
+    Looked up through tables (by 文号 year and serial, by title key, by id and file name), not by a pass over
+    every document per reference: a corpus of thousands of versioned documents names thousands of others,
+    and a reader rebuilds this whenever an update lands."""
 
     def __init__(self, rows: Iterable[Mapping[str, Any]]) -> None:
         self.rows = {str(r["doc_id"]): r for r in rows}
-        self.keys = {d: doc_number_key(str(r.get("doc_number") or "")) for d, r in self.rows.items()}
-        self.titles = {d: {_title_key(t) for t in _inner_titles(str(r.get("title") or ""))} for d, r in self.rows.items()}
+        self.order = {d: i for i, d in enumerate(self.rows)}
+        self.keys = {d: _number_key(str(r.get("doc_number") or "")) for d, r in self.rows.items()}
+        self.titles = {d: _title_keys(str(r.get("title") or "")) for d, r in self.rows.items()}
+        self.by_number: dict[tuple[str, str], list[str]] = defaultdict(list)  # (year, serial) -> documents
+        self.by_title: dict[str, list[str]] = defaultdict(list)  # title key -> documents
+        self.by_name: dict[str, list[str]] = defaultdict(list)  # doc_id or file name -> documents
+        for d, r in self.rows.items():
+            key = self.keys[d]
+            if key:
+                self.by_number[key[1:]].append(d)
+            for t in self.titles[d]:
+                self.by_title[t].append(d)
+            for name in {d, str(r.get("file") or "")}:
+                self.by_name[name].append(d)
 
     def find(self, title: str, number: str, exclude: str) -> list[str]:
+        """Documents a reference names: by 文号 when both sides have one (two versions often share a title),
+        else by title, doc_id or file name; in corpus order."""
         number = number or (normal_number(title) if len(title) <= len(normal_number(title)) + 4 else "")
-        asked = doc_number_key(number) if number else None
-        wanted = _title_key(title)
-        found = []
-        for doc_id, row in self.rows.items():
-            if doc_id == exclude:
-                continue
-            key = self.keys[doc_id]
-            if asked and key:  # both have a 文号: it alone decides (two versions often share a title)
-                hit = asked[1:] == key[1:] and (key[0].endswith(asked[0]) or asked[0].endswith(key[0]))
-            else:
-                hit = bool(title) and (title in (doc_id, row.get("file")) or wanted in self.titles[doc_id])
-            if hit:
-                found.append(doc_id)
-        return found
+        asked = _number_key(number) if number else None
+        found = set()
+        if asked:
+            for doc_id in self.by_number.get(asked[1:], ()):
+                key = self.keys[doc_id]
+                if key and (key[0].endswith(asked[0]) or asked[0].endswith(key[0])):
+                    found.add(doc_id)
+        if title:
+            for doc_id in (*self.by_title.get(_title_key(title), ()), *self.by_name.get(title, ())):
+                if not (asked and self.keys[doc_id]):
+                    found.add(doc_id)
+        found.discard(exclude)
+        return sorted(found, key=self.order.__getitem__)
 
     def name(self, doc_id: str) -> str:
         """How other documents cite this one: its 文号, else its title."""
         row = self.rows[doc_id]
         return normal_number(str(row.get("doc_number") or "")) or str(row.get("title") or doc_id)
+
+
+@lru_cache(maxsize=1 << 16)
+def _number_key(doc_number: str) -> tuple[str, str, str] | None:
+    return doc_number_key(doc_number)
+
+
+@lru_cache(maxsize=1 << 16)
+def _title_keys(title: str) -> frozenset[str]:
+    """The keys of a title and of the title it issues: normalising is most of a reopen's cost, titles repeat."""
+    return frozenset(_title_key(t) for t in _inner_titles(title))
 
 
 # The last build's per-document lifecycles, by what they are read from: reopening the catalog after an
@@ -73,7 +104,7 @@ def build_lifecycles(rows: Iterable[Mapping[str, Any]]) -> dict[str, Lifecycle]:
     for r in rows:
         doc_id, text, day = str(r["doc_id"]), str(r.get("cleaned_text") or ""), str(r.get("date") or "")
         manifest = r.get("lifecycle_manifest") or {}
-        key = (doc_id, day, json.dumps(manifest, ensure_ascii=False, sort_keys=True), text)
+        key = (doc_id, day, json.dumps(manifest, ensure_ascii=False, sort_keys=True) if manifest else "", text)
         own[doc_id] = seen[key] = _last.get(key) or document_lifecycle(doc_id, text, day, manifest)
     _last = seen
     return link(own, _Corpus(rows))
@@ -96,11 +127,16 @@ def link(own: dict[str, Lifecycle], corpus: _Corpus) -> dict[str, Lifecycle]:
             for new_id in corpus.find(ref, "", exclude=doc_id):
                 links.append(_link(own, corpus, doc_id, new_id, _link_evidence(lc, doc_id, "superseded_by")))
     unique = {(k.old_id, k.new_id): k for k in links}
+    backs: dict[str, list[Link]] = defaultdict(list)
+    aheads: dict[str, list[Link]] = defaultdict(list)
+    for k in unique.values():
+        backs[k.old_id].append(k)
+        aheads[k.new_id].append(k)
     out = {}
     for doc_id, lc in own.items():
-        back = tuple(k for k in unique.values() if k.old_id == doc_id)
-        ahead = tuple(k for k in unique.values() if k.new_id == doc_id)
-        lc = replace(lc, repealed_by=back, replaces=ahead)
+        back, ahead = tuple(backs.get(doc_id, ())), tuple(aheads.get(doc_id, ()))
+        if back != lc.repealed_by or ahead != lc.replaces:
+            lc = replace(lc, repealed_by=back, replaces=ahead)
         if back:
             names = tuple(dict.fromkeys((*lc.superseded_by, *(corpus.name(k.new_id) for k in back))))
             lc = replace(

@@ -18,6 +18,7 @@ import json
 import logging
 import os
 import threading
+import time
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any, Protocol
@@ -56,37 +57,41 @@ def sentence_keys(nodes: Iterable[TextNode]) -> set[str]:
     return {text_key(s) for n in nodes for s in node_sentences(n)}
 
 
-def add_sentence_vectors(settings: Settings, layout: Layout, build_id: str, embedder: CachedEmbedding,
-                         *, progress: bool = False) -> int:
-    """Embed and store the sentences of the build's segments that have none yet; how many were embedded.
+def add_sentence_vectors(settings: Settings, layout: Layout, segments: Iterable[str], embedder: CachedEmbedding,
+                         *, progress: bool = False) -> tuple[int, float]:
+    """Embed and store the sentences of a build's ``segments`` that have none yet; how many were embedded, and
+    the seconds spent embedding them (an update reports the model's time apart from its own).
 
     Off (``answer_sentence_vectors`` false, or unset with the rules answering): nothing is written and the
     fitted answerer treats the similarity as missing.
     """
     wanted = settings.answer_sentence_vectors
     if not (wanted if wanted is not None else settings.answer_model == "fitted"):
-        return 0
-    embedded = 0
-    for seg_id in layout.read_meta(build_id)["segments"]:
+        return 0, 0.0
+    embedded, seconds = 0, 0.0
+    for seg_id in segments:
         folder = layout.build_dir(seg_id)
         if not (folder / ROWS_FILE).is_file():
-            embedded += _write_segment(folder, SegmentFiles(folder, seg_id).nodes, embedder,
-                                       settings.indexing.build_batch_passages, progress)
-    return embedded
+            n, s = _write_segment(folder, SegmentFiles(folder, seg_id).nodes, embedder,
+                                  settings.indexing.build_batch_passages, progress)
+            embedded, seconds = embedded + n, seconds + s
+    return embedded, seconds
 
 
 def _write_segment(folder: Path, nodes: Sequence[TextNode], embedder: CachedEmbedding, batch: int,
-                   progress: bool) -> int:
+                   progress: bool) -> tuple[int, float]:
     """One segment's sentence vectors, ``batch`` chunks at a time, appended to a raw file: memory holds one
     batch's sentences, not the segment's (at 100k passages those would be ~500k vectors)."""
     part = folder / (VECTORS_FILE + ".part")
     counts: list[int] = []
-    embedded, dim = 0, 0
+    embedded, dim, seconds = 0, 0, 0.0
     with open(part, "wb") as out:
         for start in range(0, len(nodes), batch):
             per_node = [node_sentences(n) for n in nodes[start : start + batch]]
             texts = [s for sents in per_node for s in sents]
+            started = time.perf_counter()
             embedded += _fill(embedder, texts, progress)
+            seconds += time.perf_counter() - started
             for text in texts:
                 vec = np.asarray(embedder.cache.get(text_key(text)), dtype=np.float16)
                 dim = len(vec)
@@ -97,7 +102,7 @@ def _write_segment(folder: Path, nodes: Sequence[TextNode], embedder: CachedEmbe
     finish_npy(part, folder / (VECTORS_FILE + ".tmp.npy"), (int(rows[-1]), dim), "<f2")
     os.replace(folder / (VECTORS_FILE + ".tmp.npy"), folder / VECTORS_FILE)
     _save(folder / ROWS_FILE, rows)  # written last: its presence says the segment is complete
-    return embedded
+    return embedded, seconds
 
 
 def _fill(embedder: CachedEmbedding, texts: Sequence[str], progress: bool) -> int:

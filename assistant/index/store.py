@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,13 @@ class StoreUnavailableError(RuntimeError):
 
 
 def _chroma_settings() -> Any:
+    """A fresh copy for each client (Chroma writes its path into the object it is given) of one settings object:
+    building one reads the environment through pydantic, ~15-25 ms per reader reopen."""
+    return _base_chroma_settings().model_copy()
+
+
+@lru_cache(maxsize=1)
+def _base_chroma_settings() -> Any:
     from chromadb.config import Settings as ChromaSettings
 
     return ChromaSettings(anonymized_telemetry=False, allow_reset=False)

@@ -6,7 +6,8 @@ which clauses to keep). Each gets the rules' own judgement as features, the ques
 to the sentence (from the index's sentence vectors; NaN when there are none: the model then imputes
 its training mean, i.e. the feature says nothing), a BM25 of the question's words among the
 candidates, the heading's overlap with the question, the neighbours' signals, a year match and
-conflict, and each signal's gap to the question's best candidate.
+conflict, and each signal's gap to the question's best candidate; then ``feature_align``'s question-to-
+candidate alignment, asked-kind and rank features.
 """
 
 from __future__ import annotations
@@ -22,8 +23,9 @@ from llama_index.core.schema import NodeWithScore
 from assistant.core.text import search_form, tokenize
 from assistant.qa.extractive.candidates import CLAUSE_SPLIT, Candidate
 from assistant.qa.extractive.scoring import Concept, coverage
+from assistant.qa.feature_align import ALIGN_FEATURES, RANK_FEATURES, extend
 
-FEATURES = (
+BASE_FEATURES = (
     "rule_score",  # the hand-set answerer's own score of the sentence
     "rule_score_gap",  # how far below the question's best rule score
     "sentence_coverage",  # question concepts (glossary synonyms counted) in the sentence + its heading
@@ -53,6 +55,7 @@ FEATURES = (
     "is_window",  # a clause window of a long sentence, not a whole sentence
     "window_share",  # the window's share of its sentence
 )
+FEATURES = (*BASE_FEATURES, *ALIGN_FEATURES, *RANK_FEATURES)  # the last two: ``feature_align``
 _YEAR = re.compile(r"(?:1[89]|20)\d{2}")
 _CJK_OR_DIGIT = re.compile(r"[^\u4e00-\u9fff0-9a-z]")
 
@@ -77,6 +80,7 @@ class Inputs:
     max_chars: int  # clause windows are cut for sentences longer than this
     bm25_k1: float
     bm25_b: float
+    raw: str = ""  # the question as asked (its question words tell the kind of answer); ``question`` if empty
 
 
 def bigrams(text: str) -> set[str]:
@@ -188,6 +192,8 @@ def score(items: list[tuple[Candidate, str]], x: Inputs) -> list[Scored]:
             "window_share": len(c.text) / max(len(sentence), 1),
         }
         out.append(Scored(c, f, sentence))
+    extend(x.raw or x.question, [s.candidate.text for s in out], [s.sentence for s in out],
+           [s.candidate.passage_index for s in out], [s.features for s in out])
     return out
 
 

@@ -114,7 +114,8 @@ class FittedAnswerer(ExtractiveAnswerer):
         m = self.model
         items = with_windows(cands, ideas, m.max_chars) if m.windows else [(c, c.text) for c in cands]
         similarity = context.similarity(passages) if context.similarity is not None else None
-        inputs = Inputs(plan.text, expected_unit(plan.raw), passages, ok, similarity, m.max_chars, m.bm25_k1, m.bm25_b)
+        inputs = Inputs(plan.text, expected_unit(plan.raw), passages, ok, similarity, m.max_chars, m.bm25_k1, m.bm25_b,
+                        plan.raw)
         return score(items, inputs)
 
     def rank(

@@ -103,6 +103,10 @@ class IndexingSettings(BaseModel):
         2048, ge=1, description="Passages a full build chunks, embeds and writes at a time: its memory holds one "
         "batch, not the corpus."
     )
+    meta_rewrite_share: float = Field(
+        0.05, gt=0, le=1, description="An update's meta names only the document records that changed since the "
+        "last build that wrote them all, until those pass this share of the corpus (assistant/index/docmeta.py)."
+    )
     chroma_filter_docs: int = Field(
         64, ge=0, description="A question's document filter naming more documents than this is applied to Chroma's "
         "results instead of inside Chroma (a long $in list costs Chroma more)."

@@ -19,6 +19,7 @@ from assistant.qa.extractive.candidates import Candidate, admissible, candidates
 from assistant.qa.extractive.composing import compose, disagreement, per_place, script, show_both, trim
 from assistant.qa.extractive.questions import asked_words
 from assistant.qa.extractive.scoring import Concept, concepts, default_weight
+from assistant.qa.extractive.weights import rule_weights
 from assistant.qa.extractive.years import year_mismatch, year_notice
 from assistant.retrieval.plan import QueryPlan
 
@@ -34,14 +35,15 @@ class ExtractiveAnswerer:
         self,
         *,
         idf: Callable[[str], float] | None = None,
-        max_passages: int = 6,
-        min_coverage: float = 0.55,
-        factoid_chars: int = 120,
+        max_passages: int | None = None,
+        min_coverage: float | None = None,
+        factoid_chars: int | None = None,
     ) -> None:
+        rules = rule_weights().answer  # unless a caller sets them (the engine: how many passages it keeps)
         self.idf = idf or default_weight
-        self.max_passages = max_passages
-        self.min_coverage = min_coverage
-        self.factoid_chars = factoid_chars
+        self.max_passages = max_passages if max_passages is not None else rules.max_passages
+        self.min_coverage = min_coverage if min_coverage is not None else rules.min_coverage
+        self.factoid_chars = factoid_chars if factoid_chars is not None else rules.factoid_chars
 
     def answer(self, question: str, passages: list[NodeWithScore], context: AnswerContext | None = None) -> Answer:
         context = context or _NO_CONTEXT
@@ -57,7 +59,8 @@ class ExtractiveAnswerer:
         if not any(not c.numeric for c in ideas):  # nothing but numbers (or nothing) to look for
             return refusal()
         cands = candidates(plan, passages, ideas)
-        cands = admissible(plan, cands, 0.8 * self.min_coverage if comparing else self.min_coverage)
+        per_place_share = rule_weights().answer.comparing_coverage
+        cands = admissible(plan, cands, per_place_share * self.min_coverage if comparing else self.min_coverage)
         if not cands:
             return refusal()
         notice = ""
@@ -145,7 +148,7 @@ class ExtractiveAnswerer:
         ranked = sorted(found, key=lambda c: -c.score)
         chosen: list[Candidate] = []
         for c in ranked:
-            if len(chosen) >= limit or (chosen and c.score < 0.8 * chosen[0].score):
+            if len(chosen) >= limit or (chosen and c.score < rule_weights().answer.list_ratio * chosen[0].score):
                 break
             if any(c.text == x.text for x in chosen):
                 continue

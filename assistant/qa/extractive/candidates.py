@@ -20,6 +20,7 @@ from assistant.core.text import search_form
 from assistant.qa.extractive.figures import expected_unit, number_units
 from assistant.qa.extractive.questions import focus_word, quoted_terms
 from assistant.qa.extractive.scoring import Concept, coverage
+from assistant.qa.extractive.weights import rule_weights
 from assistant.retrieval.plan import QueryPlan
 
 _DEPARTMENT_Q = pattern("language", "sentences.department_question", re.I)
@@ -77,7 +78,8 @@ def _passage_candidates(
     body_s = search_form(body).lower()
     p_cov, _ = coverage(ctx + body_s, concepts)
     quoted_ok = all(q in ctx + body_s for q in quoted)
-    prior = 1.0 / (1.0 + 0.25 * (rank - 1))
+    w = rule_weights().candidate
+    prior = 1.0 / (1.0 + w.rank_decay * (rank - 1))
     place = place_of(md, plan.places)
     for sent in answerable_sentences(body):  # the index's sentence vectors are of exactly these
         sent_s = search_form(sent).lower()
@@ -85,14 +87,14 @@ def _passage_candidates(
         own_cov, _ = coverage(sent_s, concepts)
         bare = strip_heading(sent)
         has_num = bool(extract_numbers(bare))
-        score = 0.45 * s_cov + 0.2 * own_cov + 0.2 * p_cov + 0.15 * prior
+        score = w.sentence * s_cov + w.own * own_cov + w.passage * p_cov + w.prior * prior
         score = _hinted(score, plan, sent, md, has_num)
         out.append(
             Candidate(
                 passage_index=rank,
                 text=sent,
                 score=score,
-                coverage=max(s_cov, 0.5 * (s_cov + p_cov)),
+                coverage=max(s_cov, w.passage_share * (s_cov + p_cov)),
                 has_number=has_num,
                 place=place,
                 covered=hit,
@@ -102,7 +104,7 @@ def _passage_candidates(
                 quoted_ok=quoted_ok,
                 city=str(md.get("city", "")),
                 focus_ok=focus_concept is None
-                or focus_concept.score(search_form(str(md.get("section", ""))).lower() + " " + sent_s) >= 0.85,
+                or focus_concept.score(search_form(str(md.get("section", ""))).lower() + " " + sent_s) >= w.focus_min,
             )
         )
     return out
@@ -110,19 +112,20 @@ def _passage_candidates(
 
 def _hinted(score: float, plan: QueryPlan, sent: str, md: Mapping[str, Any], has_num: bool) -> float:
     """``score`` with the hints added in turn: a figure, an organisation or name, a bare heading, a city."""
+    hint = rule_weights().hint
     if "number" in plan.kinds and has_num:
-        score += 0.12
+        score += hint.figure
     if "entity" in plan.kinds:
         if _ENTITY_HINT.search(sent):
-            score += 0.06
+            score += hint.entity
         if _DEPARTMENT_Q.search(plan.raw) and _DEPARTMENT.search(sent):
-            score += 0.12
+            score += hint.department
         if _NAME_Q.search(plan.raw) and _NAMED.search(sent):
-            score += 0.12
+            score += hint.name
     if _HEADING_ONLY.match(sent.strip()):
-        score -= 0.15
+        score += hint.heading_only
     if "which_city" in plan.kinds and md.get("city"):
-        score += 0.05
+        score += hint.city
     return score
 
 

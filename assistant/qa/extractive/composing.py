@@ -12,9 +12,8 @@ from assistant.core.schema import Citation
 from assistant.core.text import is_traditional, search_form, to_simplified, to_traditional
 from assistant.qa.extractive.candidates import CLAUSE_SPLIT, Candidate
 from assistant.qa.extractive.scoring import Concept, coverage
+from assistant.qa.extractive.weights import rule_weights
 from assistant.retrieval.plan import QueryPlan, short_name
-
-DISAGREEMENT_SCORE = 0.85  # a rival statement must answer nearly as well as the best one
 
 Draft = tuple[str, dict[int, str]]  # text with [k] markers, and k -> the words of passage k it relies on
 
@@ -26,14 +25,15 @@ def compose(
     ranked = sorted(cands, key=lambda c: -c.score)
     best = ranked[0]
     is_list = "list" in plan.kinds or "procedure" in plan.kinds
-    limit = 4 if is_list else 2
-    budget = 320 if is_list else factoid_chars + 40
+    rules = rule_weights().answer
+    limit = rules.list_sentences if is_list else rules.fact_sentences
+    budget = rules.list_budget if is_list else factoid_chars + rules.fact_budget_extra
     chosen = [best]
     covered = set(best.covered)
     for c in ranked[1:]:
         if len(chosen) >= limit:
             break
-        if c.score < best.score * (0.8 if is_list else 0.9):
+        if c.score < best.score * (rules.list_ratio if is_list else rules.fact_ratio):
             break
         if c.text == best.text or any(c.text == x.text for x in chosen):
             continue
@@ -93,7 +93,7 @@ def disagreement(
     md_best = passages[best.passage_index - 1].node.metadata
     values_best = canonical_values(best.text)
     for c in ranked[1:]:
-        if c.score < DISAGREEMENT_SCORE * best.score:
+        if c.score < rule_weights().answer.disagreement * best.score:  # a rival must answer nearly as well
             break
         md = passages[c.passage_index - 1].node.metadata
         if md.get("doc_id") == md_best.get("doc_id") or c.covered != best.covered or c.city or best.city:
@@ -144,6 +144,7 @@ def trim(sentence: str, concepts: list[Concept], limit: int) -> str:
         return sentence
     clauses = [c for c in CLAUSE_SPLIT.split(sentence) if c]
     best = (-1.0, 0, 1)
+    rules = rule_weights().answer
     for i in range(len(clauses)):
         length = 0
         for j in range(i, len(clauses)):
@@ -152,8 +153,8 @@ def trim(sentence: str, concepts: list[Concept], limit: int) -> str:
                 break
             text = search_form("".join(clauses[i : j + 1])).lower()
             cov, _ = coverage(text, concepts)
-            num = 0.05 if extract_numbers(text) else 0.0
-            score = cov + num - 0.0005 * length
+            num = rules.trim_figure_bonus if extract_numbers(text) else 0.0
+            score = cov + num - rules.trim_length_penalty * length
             if score > best[0]:
                 best = (score, i, j + 1)
     _, i, j = best

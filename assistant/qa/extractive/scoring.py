@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from assistant.core.text import sub_words, words
 from assistant.qa.extractive.questions import QUESTION_WORDS
+from assistant.qa.extractive.weights import rule_weights
 from assistant.retrieval.plan import QueryPlan, glossary, short_name
 
 
@@ -27,28 +28,31 @@ class Concept:
     word: str = ""  # the question's own word (a synonym counts a little less)
 
     def score(self, text: str) -> float:
+        w = rule_weights().coverage
         if self.word and self.word in text:
-            return 1.0
+            return w.word
         if any(t in text for t in self.terms):
-            return 0.85
+            return w.synonym
         if any(t in text for t in self.partial):
-            return 0.5
+            return w.partial
         return 0.0
 
 
 def default_weight(term: str) -> float:
-    return 1.0 + 0.3 * min(len(term), 4)
+    w = rule_weights().coverage
+    return w.default_base + w.default_per_char * min(len(term), w.default_max_chars)
 
 
 def idf_from_bm25(bm25: object, n_docs: int) -> Callable[[str], float]:
     """Term weights from the BM25 index's document frequencies: rare words matter more."""
     frequency = getattr(bm25, "document_frequency", None)
+    w = rule_weights().coverage
 
     def weight(term: str) -> float:
         df = frequency(term) if frequency is not None else 0
         if not df:
-            return 4.0 if len(term) >= 2 else default_weight(term)  # a word the corpus never uses: a topic it lacks
-        return max(math.log(1 + (n_docs - df + 0.5) / (df + 0.5)), 0.2)
+            return w.unseen_word_weight if len(term) >= 2 else default_weight(term)  # a topic the corpus lacks
+        return max(math.log(1 + (n_docs - df + 0.5) / (df + 0.5)), w.idf_floor)
 
     return weight
 
@@ -77,7 +81,7 @@ def concepts(plan: QueryPlan, idf: Callable[[str], float]) -> list[Concept]:
             if word in group:
                 terms |= set(group)
         partial = {w for w in sub_words(word) if w not in QUESTION_WORDS} if len(word) >= 3 else set()
-        weight = idf(word) * (0.5 if numeric else 1.0)
+        weight = idf(word) * (rule_weights().coverage.numeric_weight if numeric else 1.0)
         found.append(Concept(terms=terms, weight=weight, partial=partial, numeric=numeric, word=word))
     return [c for c in found if c.weight > 0]
 
