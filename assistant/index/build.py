@@ -145,7 +145,7 @@ def update_index(
         old: dict[str, Any] = current.get("documents", {}) if reusable else {}
         scanned = scan(settings.corpus_dir, layout.index_dir, version, rebuild=rebuild, documents=old, names=names)
         files, skipped, fingerprints = scanned.files, scanned.skipped, scanned.fingerprints
-        if reusable and {k: v["fingerprint"] for k, v in old.items()} == fingerprints:
+        if reusable and scanned.unchanged(old):
             scanned.record(layout.index_dir, version)
             return IndexReport(build_id=current["build_id"], documents=len(files), chunks=current.get("chunks", 0),
                                skipped=skipped, unchanged=True, seconds=time.perf_counter() - started)
@@ -167,7 +167,7 @@ def update_index(
         try:
             meta = _write_build(
                 settings, layout, report.build_id, plan, embed, version, current=current, full=not reusable,
-                fingerprints=fingerprints, files={f.doc_id: f for f in files}, chunk=chunk)
+                fingerprints=fingerprints, files=files, chunk=chunk)
         finally:
             embed.close()
         report.segment, report.chunks = compose.segment_kind(meta), meta["chunks"]
@@ -261,7 +261,7 @@ class _Embedding:
 
 def _write_build(settings: Settings, layout: Layout, build_id: str, plan: compose.Plan, embed: _Embedding,
                  version: str, *, current: dict[str, Any] | None, full: bool, fingerprints: dict[str, str],
-                 files: dict[str, CorpusFile], chunk: Callable[[str], compose.FreshDoc]) -> dict[str, Any]:
+                 files: list[CorpusFile], chunk: Callable[[str], compose.FreshDoc]) -> dict[str, Any]:
     """The new segment (if any) and meta.json, written before anything points at them; the meta."""
     bdir = layout.build_dir(build_id)
     bdir.mkdir(parents=True, exist_ok=True)
@@ -278,7 +278,16 @@ def _write_build(settings: Settings, layout: Layout, build_id: str, plan: compos
         "chunks": sum(int(r["chunks"]) for r in docs.values()),
         "segments": segments,
     }
-    documents = {d: docmeta.record(plan.kept.get(d), files[d].file, files[d].content_hash, fingerprints[d], docs[d])
+    by_id: dict[str, CorpusFile] = {}
+
+    def record(d: str) -> dict[str, Any]:  # a document the build wrote (or moved): its record, made anew
+        if not by_id:
+            by_id.update((f.doc_id, f) for f in files)
+        placed = {"chunks": docs[d]["chunks"], "segment": docs[d]["segment"]}
+        return docmeta.record(plan.kept.get(d), by_id[d].file, by_id[d].content_hash, fingerprints[d], placed)
+
+    kept = plan.kept  # a kept document ``compose.write`` left where it was is its own record: an identity test
+    documents = {d: docs[d] if docs[d] is kept.get(d) and docs[d].get("content_hash") else record(d)
                  for d in plan.order}
     meta.update(docmeta.encode(documents, current, rewrite=full or build_id in segments and segments[build_id]["sealed"],
                                share=settings.indexing.meta_rewrite_share))

@@ -68,7 +68,8 @@ def choose(plan: Plan, settings: Settings, *, full: bool) -> tuple[str, set[str]
 def write(plan: Plan, settings: Settings, layout: Layout, build_id: str, *, full: bool,
           chunk: Callable[[str], FreshDoc], embed: Callable[[list[FreshDoc]], None]
           ) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
-    """Write the new segment (if any); the build's document records and segment descriptors.
+    """Write the new segment (if any); where each document is (its chunks and segment: a kept document left
+    where it was is given as its current record itself) and the segment descriptors.
 
     Fresh documents not chunked yet (``None`` in ``plan.fresh``: a full build) are chunked with ``chunk``;
     every ``indexing.build_batch_passages`` passages are embedded with ``embed``, written and dropped.
@@ -107,7 +108,7 @@ def write(plan: Plan, settings: Settings, layout: Layout, build_id: str, *, full
             writer.add_copy(seg, doc_id)  # type: ignore[union-attr]
             docs[doc_id] = {"chunks": rec["chunks"], "segment": build_id}
         else:
-            docs[doc_id] = {"chunks": rec["chunks"], "segment": rec["segment"]}
+            docs[doc_id] = rec  # where it was: its own record (``build`` keeps it by identity)
             segments[rec["segment"]] = plan.segments[rec["segment"]]
     flush()
     if writer is not None:

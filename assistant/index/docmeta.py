@@ -61,11 +61,11 @@ def resolve(meta: dict[str, Any], read_base: Callable[[str], dict[str, Any]]) ->
     merged = {d: changed.get(d, r) for d, r in base.items() if d not in dropped and d not in moved}
     if moved:  # new documents, and documents whose file moved, go where a listing puts them
         order = list(merged)
-        keys = [_order_key(merged[d]["file"]) for d in order]
-        for d in sorted(moved, key=lambda d: _order_key(changed[d]["file"])):
-            at = bisect_left(keys, _order_key(changed[d]["file"]))
+        file_of = {d: changed[d]["file"] for d in moved}
+        for d in moved:  # a bisection compares the keys of log n documents, not n
+            at = bisect_left(order, _order_key(file_of[d]),
+                             key=lambda e: _order_key(file_of[e] if e in file_of else merged[e]["file"]))
             order.insert(at, d)
-            keys.insert(at, _order_key(changed[d]["file"]))
         merged = {d: changed.get(d) or merged[d] for d in order}
     meta["documents"] = merged
     meta[_BASE_RECORDS] = base

@@ -71,19 +71,17 @@ def _order_key(rel: str) -> tuple[str, ...]:
 
 
 def scan_named(corpus_dir: Path, names: list[str], documents: Mapping[str, Mapping[str, Any]]
-               ) -> tuple[list[CorpusFile], list[SkippedFile]] | None:
-    """The corpus's documents after re-reading only ``names`` (relative to the folder); None: rescan instead.
+               ) -> tuple[list[CorpusFile], list[SkippedFile], set[str], list[CorpusFile]] | None:
+    """The corpus's documents after re-reading only ``names`` (relative to the folder), what was skipped, the
+    documents that went and the files read; None: rescan instead.
 
     ``documents``: the current build's records (doc_id -> file, fingerprint, content hash …) in corpus order;
     the documents not named keep them (they are not read, and the last scan's records are not needed)."""
     corpus_dir = Path(corpus_dir)
     if MANIFEST_NAME in names:
         return None
-    by_file: dict[str, str] = {}
-    hashes: dict[str, str] = {}
-    for d, r in documents.items():
-        by_file[r["file"]] = d
-        hashes[r.get("content_hash") or ""] = d
+    by_file = {r["file"]: d for d, r in documents.items()}
+    hashes = {r.get("content_hash") or "": d for d, r in documents.items()}
     if "" in hashes or len(hashes) < len(documents):  # a build before content hashes were recorded (the duplicate
         return None  # rule needs them)
     manifest = read_manifest(corpus_dir)
@@ -121,14 +119,11 @@ def scan_named(corpus_dir: Path, names: list[str], documents: Mapping[str, Mappi
                                                                  for c in fresh.values()):
             return None  # identical bytes to another document: which one is kept depends on folder order
         fresh[doc_id] = CorpusFile(doc_id, rel, stat, entry_hash(entry), doc.content_hash, doc)
+    read = list(fresh.values())
     files = [fresh.pop(d, None) or _as_recorded(d, r) for d, r in documents.items() if d not in gone]
-    if fresh:  # new documents, where a listing puts them
-        keys = [_order_key(f.file) for f in files]
-        for f in sorted(fresh.values(), key=lambda f: _order_key(f.file)):
-            at = bisect_left(keys, _order_key(f.file))
-            files.insert(at, f)
-            keys.insert(at, _order_key(f.file))
-    return files, skipped
+    for f in fresh.values():  # new documents, where a listing puts them (keys of log n files compared, not n)
+        files.insert(bisect_left(files, _order_key(f.file), key=lambda g: _order_key(g.file)), f)
+    return files, skipped, gone, read
 
 
 def _as_recorded(doc_id: str, record: Mapping[str, Any]) -> CorpusFile:
@@ -148,6 +143,13 @@ class Scanned:
     dropped: list[str] | None = None  # named files: the documents that went (None: a rescan)
     read: frozenset[str] = frozenset()  # named files: the documents read now (their text is dropped once chunked)
 
+    def unchanged(self, documents: Mapping[str, Mapping[str, Any]]) -> bool:
+        """Whether the build's ``documents`` already are these files (named: only the ones read are compared)."""
+        if self.dropped is not None:
+            return not self.dropped and all(
+                d in documents and documents[d]["fingerprint"] == self.fingerprints[d] for d in self.read)
+        return {k: v["fingerprint"] for k, v in documents.items()} == self.fingerprints
+
     def record(self, index_dir: Path, version: str) -> None:
         """Keep the scan records: all of them after a rescan, one appended line after named files."""
         if self.dropped is None:
@@ -163,11 +165,11 @@ def scan(corpus_dir: Path, index_dir: Path, version: str, *, rebuild: bool,
     if names is not None and documents:
         named = scan_named(corpus_dir, names, documents)
         if named is not None:
-            files, skipped = named
-            fingerprints = {f.doc_id: doc_fingerprint(f.doc) if f.doc is not None else str(documents[f.doc_id]
-                            ["fingerprint"]) for f in files}
-            return Scanned(files, skipped, fingerprints, {}, [d for d in documents if d not in fingerprints],
-                           frozenset(f.doc_id for f in files if f.doc is not None))
+            files, skipped, gone, read = named
+            fingerprints = {d: str(r["fingerprint"]) for d, r in documents.items() if d not in gone}
+            fingerprints.update({f.doc_id: doc_fingerprint(f.doc) for f in read})  # type: ignore[arg-type]
+            return Scanned(files, skipped, fingerprints, {}, [d for d in documents if d in gone] if gone else [],
+                           frozenset(f.doc_id for f in read))
     seen = read_scan(index_dir, version) if not rebuild else {}
     files, skipped = scan_corpus(corpus_dir, seen)
     return Scanned(files, skipped, {f.doc_id: fingerprint(f, seen) for f in files}, seen)
